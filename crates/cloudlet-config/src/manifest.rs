@@ -1,0 +1,303 @@
+//! The app manifest, `cloudlet.toml`: what an app is made of and how it is reached.
+//!
+//! [`Manifest::parse`] reads the text and validates it in one pass, returning either a [`Manifest`]
+//! or *every* problem found, each with its line and a hint. The readers below fill in defaults and
+//! report problems as they go; a manifest with any problem is never returned. Checks that need the rest
+//! of the node (routes taken by other apps, files in the deployed bundle) belong to the control plane,
+//! which reports them the same way using [`RouteSpec::location`].
+//! `docs/manifest.md` is the user-facing reference for every field and default below.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use crate::problem::{Location, Problem};
+use crate::reader::{Document, TableReader};
+
+/// Largest replica count a workload may ask for on one node.
+pub const MAX_REPLICAS: u32 = 1000;
+/// Largest request body limit a route may set.
+pub const MAX_BODY_LIMIT: u64 = 1 << 30;
+/// Longest per-route timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Environment variables Cloudlet sets itself and a manifest may not override.
+pub const RESERVED_ENV: &[&str] = &["PORT", "CLOUDLET_APP", "CLOUDLET_WORKLOAD", "CLOUDLET_INSTANCE"];
+
+/// A validated app manifest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Manifest {
+    /// The app's name: a DNS label, unique on the node.
+    pub name: String,
+    /// Long-running processes (`[[service]]`).
+    pub services: Vec<ServiceSpec>,
+}
+
+/// A supervised process (`[[service]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceSpec {
+    pub name: String,
+    /// argv; the program is looked up in `PATH` unless it contains a `/` (then relative to the app's files).
+    pub command: Vec<String>,
+    /// Extra environment, on top of `PORT`, `CLOUDLET_APP`, `CLOUDLET_WORKLOAD`, `CLOUDLET_INSTANCE`.
+    pub env: BTreeMap<String, String>,
+    /// Where the gateway sends traffic from; `None` for a service reachable only by other workloads.
+    pub route: Option<RouteSpec>,
+    /// HTTP path checked with GET (2xx/3xx = healthy); `None` means a TCP connect to `PORT` is the check.
+    pub health: Option<String>,
+    pub scale: Scale,
+    pub limits: WorkloadLimits,
+    /// How long an instance may take to become healthy before its start counts as failed. Default 60s.
+    pub startup_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL when an instance is stopped. Default 10s.
+    pub stop_timeout: Duration,
+}
+
+/// A route into a workload: a path prefix and, optionally, a host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteSpec {
+    /// Normalised path prefix: starts with `/`, no trailing `/` (except the root route `/`).
+    /// Matches the path itself and everything under it (`/api` matches `/api` and `/api/x`, not `/apix`).
+    pub path: String,
+    /// Lower-case host name the route is limited to; `None` matches any host.
+    pub host: Option<String>,
+    /// Where the route was written, for conflict reports.
+    pub location: Option<Location>,
+}
+
+impl RouteSpec {
+    /// What two routes must not share: host and path.
+    pub fn key(&self) -> (Option<&str>, &str) {
+        (self.host.as_deref(), &self.path)
+    }
+
+    /// The route as people write it: `example.com/api` or `/api`.
+    pub fn display(&self) -> String {
+        format!("{}{}", self.host.as_deref().unwrap_or(""), self.path)
+    }
+}
+
+/// Replica bounds and the autoscaler's target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scale {
+    /// Fewest instances. Default 1.
+    pub min: u32,
+    /// Most instances. Default: `min`, or 1 when `min` is 0. At most [`MAX_REPLICAS`].
+    pub max: u32,
+    /// Concurrent requests one instance should handle. Default 100.
+    pub target_concurrency: u32,
+    /// Idle time before scaling to zero. Default 30s.
+    pub zero_after: Duration,
+}
+
+impl Default for Scale {
+    fn default() -> Self {
+        Self { min: 1, max: 1, target_concurrency: 100, zero_after: Duration::from_secs(30) }
+    }
+}
+
+/// Per-route limits the gateway enforces.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WorkloadLimits {
+    /// Time allowed until the response headers arrive. Default 60s.
+    pub timeout: Duration,
+    /// Largest request body accepted (413 beyond it). Default 10 MiB.
+    pub body: u64,
+}
+
+impl Default for WorkloadLimits {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(60), body: 10 << 20 }
+    }
+}
+
+impl Manifest {
+    /// Parses and validates a manifest, returning every problem found when it is not valid.
+    pub fn parse(text: &str) -> Result<Manifest, Vec<Problem>> {
+        let document = Document::parse(text)?;
+        let manifest = {
+            let mut root = document.root();
+            let manifest = read_manifest(&mut root);
+            root.finish();
+            manifest
+        };
+        let problems = document.into_problems();
+        if problems.is_empty() { Ok(manifest) } else { Err(problems) }
+    }
+
+    /// Every route of the app with the workload it leads to.
+    pub fn routes(&self) -> impl Iterator<Item = (&str, &RouteSpec)> {
+        self.services.iter().filter_map(|service| service.route.as_ref().map(|route| (service.name.as_str(), route)))
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|service| service.name == name)
+    }
+}
+
+fn hint(text: &str) -> Option<String> {
+    Some(text.to_string())
+}
+
+fn read_manifest(root: &mut TableReader<'_, '_>) -> Manifest {
+    let name = root.required_string("name", "add a line like name = \"my-app\" at the top").unwrap_or_default();
+    check_dns_label(root, "name", &name);
+    let tables = root.tables("service");
+    if tables.is_empty() {
+        root.report("service", "the manifest declares no workloads", hint("add a [[service]] section"));
+    }
+    let mut services: Vec<ServiceSpec> = Vec::with_capacity(tables.len());
+    let mut routes: HashMap<(Option<String>, String), String> = HashMap::new();
+    for mut table in tables {
+        let service = read_service(&mut table);
+        if services.iter().any(|other| other.name == service.name) {
+            table.report("name", format!("duplicate workload name \"{}\"", service.name), hint("each workload needs its own name"));
+        }
+        if let Some(route) = &service.route {
+            if let Some(other) = routes.insert((route.host.clone(), route.path.clone()), service.name.clone()) {
+                let message = format!("route \"{}\" is already used by workload \"{other}\"", route.display());
+                table.report("route", message, hint("give each workload its own path or host"));
+            }
+        }
+        table.finish();
+        services.push(service);
+    }
+    Manifest { name, services }
+}
+
+fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
+    let name = table.required_string("name", "add name = \"web\"").unwrap_or_default();
+    check_dns_label(table, "name", &name);
+    let command = table.required_string_array("command", "e.g. command = [\"python3\", \"app.py\"]").unwrap_or_default();
+    if command.first().is_some_and(|program| program.trim().is_empty()) {
+        table.report("command", "\"command\" must start with the program to run", None);
+    }
+    let env = table.string_map("env").unwrap_or_default();
+    for key in env.keys() {
+        check_env_name(table, key);
+    }
+    let route = read_route(table);
+    let health = table.string("health");
+    if let Some(path) = &health {
+        if !path.starts_with('/') || path.contains(char::is_whitespace) {
+            table.report("health", format!("health check path \"{path}\" must start with \"/\""), hint("e.g. health = \"/healthz\""));
+        }
+    }
+    ServiceSpec {
+        name,
+        command,
+        env,
+        route,
+        health,
+        scale: read_scale(table),
+        limits: read_limits(table),
+        startup_timeout: positive_duration(table, "startup_timeout", Duration::from_secs(60)),
+        stop_timeout: positive_duration(table, "stop_timeout", Duration::from_secs(10)),
+    }
+}
+
+fn read_route(table: &mut TableReader<'_, '_>) -> Option<RouteSpec> {
+    let path = table.string("route");
+    let host = table.string("host").map(|host| normalise_host(table, &host));
+    let location = table.location_of("route");
+    let Some(path) = path else {
+        if host.is_some() {
+            table.report("host", "\"host\" needs a \"route\"", hint("add route = \"/\" to serve the whole host"));
+        }
+        return None;
+    };
+    Some(RouteSpec { path: normalise_route(table, &path), host, location })
+}
+
+fn normalise_route(table: &TableReader<'_, '_>, path: &str) -> String {
+    const HINT: &str = "a route is a path prefix like \"/api\" or \"/\"";
+    if !path.starts_with('/') {
+        table.report("route", format!("route \"{path}\" must start with \"/\""), hint(HINT));
+    } else if path.contains(|c: char| c.is_whitespace() || c.is_control() || c == '?' || c == '#') {
+        table.report("route", format!("route \"{path}\" may not contain spaces, \"?\" or \"#\""), hint(HINT));
+    } else if path.contains("//") || path.split('/').any(|segment| segment == ".." || segment == ".") {
+        table.report("route", format!("route \"{path}\" has an empty, \".\" or \"..\" segment"), hint(HINT));
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() }
+}
+
+fn normalise_host(table: &TableReader<'_, '_>, host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty() && label.len() <= 63 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !valid {
+        table.report("host", format!("\"{host}\" is not a host name"), hint("e.g. host = \"shop.example.com\" (no scheme, port or path)"));
+    }
+    host
+}
+
+fn read_scale(table: &mut TableReader<'_, '_>) -> Scale {
+    let Some(mut scale) = table.table("scale") else { return Scale::default() };
+    let defaults = Scale::default();
+    let min = scale.count("min", MAX_REPLICAS).unwrap_or(defaults.min);
+    let max = scale.count("max", MAX_REPLICAS).unwrap_or(min.max(1));
+    let target_concurrency = scale.count("target_concurrency", 1_000_000).unwrap_or(defaults.target_concurrency);
+    let zero_after = scale.duration("zero_after").unwrap_or(defaults.zero_after);
+    if max == 0 {
+        scale.report("max", "\"max\" must be at least 1", None);
+    } else if min > max {
+        scale.report("min", format!("\"min\" ({min}) is greater than \"max\" ({max})"), None);
+    }
+    if target_concurrency == 0 {
+        scale.report("target_concurrency", "\"target_concurrency\" must be at least 1", None);
+    }
+    scale.finish();
+    Scale { min, max, target_concurrency, zero_after }
+}
+
+fn read_limits(table: &mut TableReader<'_, '_>) -> WorkloadLimits {
+    let defaults = WorkloadLimits::default();
+    let Some(mut limits) = table.table("limits") else { return defaults };
+    let timeout = limits.duration("timeout").unwrap_or(defaults.timeout);
+    let body = limits.size("body").unwrap_or(defaults.body);
+    if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        limits.report("timeout", "\"timeout\" must be between 1ms and 1h", None);
+    }
+    if body > MAX_BODY_LIMIT {
+        limits.report("body", "\"body\" may be at most 1GiB", None);
+    }
+    limits.finish();
+    WorkloadLimits { timeout, body }
+}
+
+fn positive_duration(table: &mut TableReader<'_, '_>, key: &'static str, default: Duration) -> Duration {
+    let duration = table.duration(key).unwrap_or(default);
+    if duration.is_zero() {
+        table.report(key, format!("\"{key}\" must be longer than zero"), None);
+    }
+    duration
+}
+
+fn check_dns_label(table: &TableReader<'_, '_>, key: &str, name: &str) {
+    if name.is_empty() {
+        return; // reported as missing
+    }
+    let valid = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        let advice = "use lower-case letters, digits and \"-\", starting with a letter, at most 63 characters";
+        table.report(key, format!("\"{name}\" is not a valid name"), hint(advice));
+    }
+}
+
+fn check_env_name(table: &TableReader<'_, '_>, key: &str) {
+    let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        table.report("env", format!("\"{key}\" is not a valid environment variable name"), None);
+    } else if RESERVED_ENV.contains(&key) {
+        table.report("env", format!("\"{key}\" is set by Cloudlet and cannot be overridden"), None);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+use super::*;
+
+const GOOD: &str = r#"
+name = "shop"
+
+[[service]]
+name = "api"
+command = ["python3", "app.py"]
+route = "/api/"
+health = "/healthz"
+env = { GREETING = "hi" }
+scale = { min = 2, max = 4 }
+limits = { timeout = "5s", body = "1MiB" }
+
+[[service]]
+name = "worker"
+command = ["./worker"]
+"#;
+
+#[test]
+fn a_valid_manifest_reads_with_defaults_filled_in() {
+    let manifest = Manifest::parse(GOOD).expect("valid");
+    assert_eq!(manifest.name, "shop");
+    let api = manifest.service("api").expect("api");
+    assert_eq!(api.command, ["python3", "app.py"]);
+    let route = api.route.as_ref().expect("route");
+    assert_eq!(route.path, "/api", "trailing slash is normalised away");
+    assert_eq!(route.location.map(|l| l.line), Some(7));
+    assert_eq!(api.scale.min, 2);
+    assert_eq!(api.scale.max, 4);
+    assert_eq!(api.scale.target_concurrency, 100);
+    assert_eq!(api.limits.timeout, Duration::from_secs(5));
+    assert_eq!(api.limits.body, 1 << 20);
+    assert_eq!(api.env.get("GREETING").map(String::as_str), Some("hi"));
+    let worker = manifest.service("worker").expect("worker");
+    assert_eq!(worker.route, None);
+    assert_eq!(worker.scale, Scale::default());
+    assert_eq!(worker.stop_timeout, Duration::from_secs(10));
+    assert_eq!(manifest.routes().count(), 1);
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    Manifest::parse(text).expect_err("must be rejected")
+}
+
+#[test]
+fn every_problem_is_listed_with_its_line() {
+    let text = r#"name = "Shop"
+[[service]]
+name = "api"
+rout = "/api"
+scale = { min = 3, max = 2 }
+limits = { timeout = "soon", body = "12 parsecs" }
+
+[[service]]
+name = "api"
+"#;
+    let found = problems(text);
+    let rendered: Vec<String> = found.iter().map(|p| p.render("cloudlet.toml")).collect();
+    let expected = [
+        "cloudlet.toml:1: \"Shop\" is not a valid name",
+        "cloudlet.toml:2: missing required field \"command\"",
+        "cloudlet.toml:4: unknown field \"rout\", expected \"route\"",
+        "cloudlet.toml:5: \"min\" (3) is greater than \"max\" (2)",
+        "cloudlet.toml:6: bad duration for \"timeout\"",
+        "cloudlet.toml:6: bad size for \"body\"",
+        "cloudlet.toml:8: missing required field \"command\"",
+        "cloudlet.toml:9: duplicate workload name \"api\"",
+    ];
+    assert_eq!(rendered.len(), expected.len(), "{rendered:#?}");
+    for (line, prefix) in rendered.iter().zip(expected) {
+        assert!(line.starts_with(prefix), "{line:?} should start with {prefix:?}");
+    }
+}
+
+#[test]
+fn missing_name_and_workloads_are_reported() {
+    let found = problems("# nothing here\n");
+    let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+    assert!(messages.contains(&"missing required field \"name\""), "{messages:?}");
+    assert!(messages.contains(&"the manifest declares no workloads"), "{messages:?}");
+}
+
+#[test]
+fn routes_must_be_clean_paths_and_unique_within_the_app() {
+    let text = r#"name = "a"
+[[service]]
+name = "one"
+command = ["x"]
+route = "api"
+[[service]]
+name = "two"
+command = ["x"]
+route = "/b/../c"
+[[service]]
+name = "three"
+command = ["x"]
+route = "/same"
+[[service]]
+name = "four"
+command = ["x"]
+route = "/same/"
+host = "Example.COM"
+[[service]]
+name = "five"
+command = ["x"]
+route = "/same"
+"#;
+    let found = problems(text);
+    let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    assert!(messages[0].contains("must start with"));
+    assert!(messages[1].contains("\"..\" segment"));
+    assert_eq!(messages[2], "route \"/same\" is already used by workload \"three\"");
+}
+
+#[test]
+fn wrong_types_and_reserved_env_are_rejected() {
+    let text = r#"name = "a"
+[[service]]
+name = "one"
+command = "python3 app.py"
+env = { PORT = "1", "BAD-NAME" = "x", COUNT = 3 }
+health = "healthz"
+host = "a.example"
+"#;
+    let found = problems(text);
+    let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+    assert!(messages.contains(&"\"command\" must be an array of strings, found string"), "{messages:#?}");
+    assert!(messages.contains(&"\"PORT\" is set by Cloudlet and cannot be overridden"), "{messages:#?}");
+    assert!(messages.contains(&"\"BAD-NAME\" is not a valid environment variable name"), "{messages:#?}");
+    assert!(messages.contains(&"\"COUNT\" must be a string, found integer"), "{messages:#?}");
+    assert!(messages.contains(&"health check path \"healthz\" must start with \"/\""), "{messages:#?}");
+    assert!(messages.contains(&"\"host\" needs a \"route\""), "{messages:#?}");
+}
+
+#[test]
+fn syntax_errors_come_back_as_one_located_problem() {
+    let found = problems("name = \"a\"\n[[service]\n");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].location.map(|l| l.line), Some(2));
+}
+
+#[test]
+fn scale_defaults_follow_min() {
+    let text = "name = \"a\"\n[[service]]\nname = \"s\"\ncommand = [\"x\"]\nscale = { min = 3 }\n";
+    let manifest = Manifest::parse(text).expect("valid");
+    assert_eq!(manifest.services[0].scale.max, 3);
+    let text = "name = \"a\"\n[[service]]\nname = \"s\"\ncommand = [\"x\"]\nscale = { min = 0 }\n";
+    let manifest = Manifest::parse(text).expect("valid");
+    assert_eq!(manifest.services[0].scale.max, 1);
+}
