@@ -1,1 +1,29 @@
-//! placeholder
+//! The HTTP gateway every node runs: it accepts client traffic and forwards it to app instances.
+//!
+//! - [`routes`]: the route table — host and longest path prefix select a route (pure matching);
+//! - [`upstream`]: the live set of endpoints behind a workload, round-robin choice, in-flight
+//!   tracking and draining;
+//! - `pool`: kept-alive HTTP/1 connections per endpoint;
+//! - `proxy`: forwarding one request — headers, body limit, timeout, one retry on another instance;
+//! - [`server`]: the accept loop (HTTP/1.1 and h2c), connection limit and graceful drain;
+//! - [`metrics`]: request counters and latency histograms by app, workload, route and status;
+//! - `error`: the JSON error responses (404, 413, 502, 503, 504).
+//!
+//! The gateway knows nothing of processes or manifests: the runtime publishes endpoints into
+//! [`Upstream`]s and the control plane installs [`RouteConfig`]s. It must not depend on other
+//! Cloudlet crates.
+
+mod body;
+mod error;
+pub mod metrics;
+mod pool;
+mod proxy;
+mod request_id;
+pub mod routes;
+pub mod server;
+pub mod upstream;
+
+pub use metrics::GatewayMetrics;
+pub use routes::{RouteConfig, RouteTable};
+pub use server::{Gateway, GatewayLimits};
+pub use upstream::{Endpoint, Upstream};

@@ -1,0 +1,151 @@
+//! Gateway metrics in Prometheus form, with per-route handles so the hot path never builds label sets.
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub app: String,
+    pub workload: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub app: String,
+    pub workload: String,
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RetryLabels {
+    pub app: String,
+    pub workload: String,
+    pub reason: &'static str,
+}
+
+/// Every metric the gateway exports.
+#[derive(Clone)]
+pub struct GatewayMetrics {
+    requests: Family<RequestLabels, Counter>,
+    duration: Family<RouteLabels, Histogram>,
+    retries: Family<RetryLabels, Counter>,
+    open_connections: Gauge,
+}
+
+impl GatewayMetrics {
+    /// Creates the metrics and registers them under `cloudlet_gateway_*`.
+    pub fn new(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            requests: Family::default(),
+            duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.000_25, 2.0, 17))),
+            retries: Family::default(),
+            open_connections: Gauge::default(),
+        };
+        let registry = registry.sub_registry_with_prefix("cloudlet_gateway");
+        registry.register("requests", "HTTP requests answered, by app, workload, route and status", metrics.requests.clone());
+        registry.register(
+            "request_duration_seconds",
+            "Time from request received to response headers sent",
+            metrics.duration.clone(),
+        );
+        registry.register("retries", "Requests retried on another instance, by reason", metrics.retries.clone());
+        registry.register("open_connections", "Client connections currently open", metrics.open_connections.clone());
+        metrics
+    }
+
+    pub(crate) fn route(&self, app: &str, workload: &str, route: &str) -> RouteMetrics {
+        let labels = RouteLabels { app: app.to_string(), workload: workload.to_string(), route: route.to_string() };
+        RouteMetrics {
+            duration: self.duration.get_or_create_owned(&labels),
+            statuses: RwLock::new(Vec::new()),
+            retries: [
+                self.retries.get_or_create_owned(&RetryLabels {
+                    app: app.to_string(),
+                    workload: workload.to_string(),
+                    reason: "connect",
+                }),
+                self.retries.get_or_create_owned(&RetryLabels {
+                    app: app.to_string(),
+                    workload: workload.to_string(),
+                    reason: "reset",
+                }),
+            ],
+            labels,
+            family: self.requests.clone(),
+        }
+    }
+
+    pub(crate) fn unrouted(&self, status: u16) {
+        let labels = RequestLabels { app: String::new(), workload: String::new(), route: String::new(), status };
+        self.requests.get_or_create(&labels).inc();
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        self.open_connections.inc();
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        self.open_connections.dec();
+    }
+}
+
+/// Why a request was sent a second time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RetryReason {
+    /// The first instance refused the connection: nothing was sent.
+    Connect = 0,
+    /// The connection broke before a response to an idempotent, bodiless request.
+    Reset = 1,
+}
+
+/// Metric handles of one route, resolved once when the route is installed.
+pub(crate) struct RouteMetrics {
+    labels: RouteLabels,
+    family: Family<RequestLabels, Counter>,
+    duration: Histogram,
+    /// Counters per status code seen so far; a route sees a handful, so a scan beats hashing.
+    statuses: RwLock<Vec<(u16, Counter)>>,
+    retries: [Counter; 2],
+}
+
+impl RouteMetrics {
+    pub(crate) fn record(&self, status: u16, elapsed: Duration) {
+        self.duration.observe(elapsed.as_secs_f64());
+        if let Ok(statuses) = self.statuses.read() {
+            if let Some((_, counter)) = statuses.iter().find(|(code, _)| *code == status) {
+                counter.inc();
+                return;
+            }
+        }
+        self.first_of_status(status).inc();
+    }
+
+    pub(crate) fn retried(&self, reason: RetryReason) {
+        self.retries[reason as usize].inc();
+    }
+
+    fn first_of_status(&self, status: u16) -> Counter {
+        let labels = RequestLabels {
+            app: self.labels.app.clone(),
+            workload: self.labels.workload.clone(),
+            route: self.labels.route.clone(),
+            status,
+        };
+        let counter = self.family.get_or_create_owned(&labels);
+        if let Ok(mut statuses) = self.statuses.write() {
+            if !statuses.iter().any(|(code, _)| *code == status) {
+                statuses.push((status, counter.clone()));
+            }
+        }
+        counter
+    }
+}

@@ -1,0 +1,107 @@
+//! Kept-alive HTTP/1 connections to one endpoint.
+//!
+//! A connection is leased for one request and comes back to the pool only when its response body
+//! has been read to the end; a connection whose response was abandoned is closed instead, so a
+//! half-read response can never leak into the next request.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tracing::debug;
+
+use crate::body::RequestBody;
+use crate::upstream::InFlight;
+
+/// Most idle connections kept per endpoint; more are closed when they come back.
+const MAX_IDLE: usize = 256;
+/// Time to open a TCP connection to an instance on this node.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a just-returned connection may take to be ready for its next request.
+const READY_TIMEOUT: Duration = Duration::from_millis(500);
+
+pub(crate) type Sender = http1::SendRequest<RequestBody>;
+
+/// The idle connections of one endpoint.
+pub(crate) struct Pool {
+    address: SocketAddr,
+    idle: Mutex<Vec<Sender>>,
+}
+
+impl Pool {
+    pub(crate) fn new(address: SocketAddr) -> Self {
+        Self { address, idle: Mutex::new(Vec::new()) }
+    }
+
+    /// An idle connection ready for a request, if there is one.
+    pub(crate) async fn take_idle(&self) -> Option<Sender> {
+        loop {
+            let mut sender = self.lock().pop()?;
+            if sender.is_ready() {
+                return Some(sender);
+            }
+            if sender.is_closed() {
+                continue;
+            }
+            if let Ok(Ok(())) = tokio::time::timeout(READY_TIMEOUT, sender.ready()).await {
+                return Some(sender);
+            }
+        }
+    }
+
+    /// Opens a new connection.
+    pub(crate) async fn connect(&self) -> io::Result<Sender> {
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.address))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(io::Error::other)?;
+        let address = self.address;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                debug!(%address, %error, "upstream connection ended");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn put(&self, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.lock();
+        if idle.len() < MAX_IDLE {
+            idle.push(sender);
+        }
+    }
+
+    /// Closes every idle connection.
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A connection in use by one request, and that request's in-flight count.
+pub(crate) struct Lease {
+    sender: Sender,
+    in_flight: InFlight,
+}
+
+impl Lease {
+    pub(crate) fn new(sender: Sender, in_flight: InFlight) -> Self {
+        Self { sender, in_flight }
+    }
+
+    /// The response is complete: the connection goes back to its pool.
+    pub(crate) fn release(self) {
+        self.in_flight.endpoint().pool.put(self.sender);
+    }
+}

@@ -1,0 +1,286 @@
+//! Forwarding one request: route, pick an instance, rewrite headers, send, and retry once elsewhere
+//! when that is safe.
+//!
+//! Retries: a request is sent a second time, to a different instance, when
+//! - the first instance could not be connected to (nothing was sent), or
+//! - an idle kept-alive connection turned out closed before the request was written (hyper hands the
+//!   request back), which is retried on another connection without counting as the one retry, or
+//! - the connection broke before any response to an idempotent request without a body.
+//!
+//! Everything else is answered with the error, never retried: a request with a body may have been
+//! partly consumed, and a non-idempotent one may have had effects.
+
+use std::error::Error as _;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::request::Parts;
+use http::{Method, Request, Response, Uri, Version};
+use http_body::Body;
+use http_body_util::{LengthLimitError, Limited};
+use hyper::body::Incoming;
+
+use crate::body::{RequestBody, ResponseBody};
+use crate::error::GatewayError;
+use crate::metrics::{GatewayMetrics, RetryReason};
+use crate::pool::Lease;
+use crate::request_id;
+use crate::routes::{ActiveRoute, RouteTable, request_host};
+use crate::upstream::InFlight;
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static X_REQUEST_ID: HeaderName = HeaderName::from_static(request_id::HEADER);
+
+/// Answers one client request.
+pub(crate) async fn handle(
+    routes: &RouteTable,
+    metrics: &GatewayMetrics,
+    request: Request<Incoming>,
+    client: SocketAddr,
+) -> Response<ResponseBody> {
+    let started = Instant::now();
+    let request_id = request_id::for_request(request.headers());
+    let Some(route) = routes.lookup(request_host(&request), request.uri().path()) else {
+        metrics.unrouted(404);
+        return with_request_id(GatewayError::NoRoute.into_response(), request_id);
+    };
+    let limit = route.config.timeout;
+    let outcome = tokio::time::timeout(limit, forward(&route, request, client, &request_id)).await;
+    let response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => error.into_response(),
+        Err(_) => GatewayError::Timeout { limit }.into_response(),
+    };
+    route.metrics.record(response.status().as_u16(), started.elapsed());
+    with_request_id(response, request_id)
+}
+
+fn with_request_id(mut response: Response<ResponseBody>, request_id: HeaderValue) -> Response<ResponseBody> {
+    response.headers_mut().insert(X_REQUEST_ID.clone(), request_id);
+    response
+}
+
+async fn forward(
+    route: &ActiveRoute,
+    request: Request<Incoming>,
+    client: SocketAddr,
+    request_id: &HeaderValue,
+) -> Result<Response<ResponseBody>, GatewayError> {
+    let max_body = route.config.max_body;
+    if declared_length(request.headers()).is_some_and(|length| length > max_body) {
+        return Err(GatewayError::BodyTooLarge { limit: max_body });
+    }
+    let (mut parts, body) = request.into_parts();
+    prepare_upstream_request(&mut parts, client, request_id);
+    let bodiless = body.is_end_stream();
+    // Kept only for requests that may be replayed after a broken connection.
+    let replay = (bodiless && is_idempotent(&parts.method)).then(|| clone_parts(&parts));
+    let body = if bodiless { RequestBody::Empty } else { RequestBody::Client(Limited::new(body, clamp(max_body))) };
+    let request = Request::from_parts(parts, body);
+
+    let upstream = &route.config.upstream;
+    let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
+    let first = upstream.pick(None).ok_or_else(no_instance)?;
+    let failed = first.endpoint().clone();
+    let (request, reason) = match send(first, request).await {
+        Ok(response) => return Ok(response),
+        Err(SendError::NotSent(request)) => (request, RetryReason::Connect),
+        Err(SendError::Failed(error)) => match replay {
+            Some(parts) if !is_body_limit(&error) => (Request::from_parts(parts, RequestBody::Empty), RetryReason::Reset),
+            _ => return Err(failure(upstream.name(), &error, max_body)),
+        },
+    };
+    let Some(second) = upstream.pick(Some(&failed)) else {
+        return Err(match reason {
+            RetryReason::Connect => GatewayError::Connect { upstream: upstream.name().to_string() },
+            RetryReason::Reset => GatewayError::Upstream { upstream: upstream.name().to_string() },
+        });
+    };
+    route.metrics.retried(reason);
+    match send(second, request).await {
+        Ok(response) => Ok(response),
+        Err(SendError::NotSent(_)) => Err(GatewayError::Connect { upstream: upstream.name().to_string() }),
+        Err(SendError::Failed(error)) => Err(failure(upstream.name(), &error, max_body)),
+    }
+}
+
+enum SendError {
+    /// Nothing reached the instance; the request comes back intact.
+    NotSent(Request<RequestBody>),
+    /// The request was (at least partly) sent and then failed.
+    Failed(hyper::Error),
+}
+
+/// Sends the request to the endpoint `in_flight` was taken on, reusing an idle connection when one is ready.
+async fn send(in_flight: InFlight, mut request: Request<RequestBody>) -> Result<Response<ResponseBody>, SendError> {
+    let pool = &in_flight.endpoint().pool;
+    while let Some(mut sender) = pool.take_idle().await {
+        match sender.try_send_request(request).await {
+            Ok(response) => return Ok(finish(response, Lease::new(sender, in_flight))),
+            Err(mut error) => match error.take_message() {
+                Some(unsent) => request = unsent, // closed before we wrote: try the next connection
+                None => return Err(SendError::Failed(error.into_error())),
+            },
+        }
+    }
+    let Ok(mut sender) = pool.connect().await else {
+        return Err(SendError::NotSent(request));
+    };
+    match sender.try_send_request(request).await {
+        Ok(response) => Ok(finish(response, Lease::new(sender, in_flight))),
+        Err(mut error) => match error.take_message() {
+            Some(unsent) => Err(SendError::NotSent(unsent)),
+            None => Err(SendError::Failed(error.into_error())),
+        },
+    }
+}
+
+fn finish(response: Response<Incoming>, lease: Lease) -> Response<ResponseBody> {
+    let (mut parts, body) = response.into_parts();
+    remove_hop_by_hop(&mut parts.headers);
+    Response::from_parts(parts, ResponseBody::upstream(body, lease))
+}
+
+fn failure(upstream: &str, error: &hyper::Error, max_body: u64) -> GatewayError {
+    if is_body_limit(error) {
+        return GatewayError::BodyTooLarge { limit: max_body };
+    }
+    tracing::debug!(upstream, %error, "upstream request failed");
+    GatewayError::Upstream { upstream: upstream.to_string() }
+}
+
+fn is_body_limit(error: &hyper::Error) -> bool {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if cause.is::<LengthLimitError>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// Rewrites a client request into the one sent upstream: HTTP/1.1 in origin form, hop-by-hop headers
+/// removed, `Host` kept, and `X-Forwarded-*` and `X-Request-Id` set.
+fn prepare_upstream_request(parts: &mut Parts, client: SocketAddr, request_id: &HeaderValue) {
+    let host = parts.uri.authority().and_then(|authority| HeaderValue::from_str(authority.as_str()).ok());
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
+        parts.uri = Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+    }
+    parts.version = Version::HTTP_11;
+    let headers = &mut parts.headers;
+    remove_hop_by_hop(headers);
+    if let Some(host) = host {
+        headers.entry(header::HOST).or_insert(host);
+    }
+    if let Some(original_host) = headers.get(header::HOST).cloned() {
+        headers.insert(X_FORWARDED_HOST.clone(), original_host);
+    }
+    let client_ip = client.ip().to_string();
+    let forwarded_for = match headers.get(&X_FORWARDED_FOR).and_then(|value| value.to_str().ok()) {
+        Some(previous) => format!("{previous}, {client_ip}"),
+        None => client_ip,
+    };
+    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+        headers.insert(X_FORWARDED_FOR.clone(), value);
+    }
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+    headers.insert(X_REQUEST_ID.clone(), request_id.clone());
+}
+
+/// Removes the headers that describe one connection (RFC 9110 §7.6.1), including any `Connection` names.
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        header::PROXY_AUTHENTICATE,
+    ] {
+        headers.remove(name);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE)
+}
+
+fn clone_parts(parts: &Parts) -> Parts {
+    let (mut clone, ()) = Request::new(()).into_parts();
+    clone.method = parts.method.clone();
+    clone.uri = parts.uri.clone();
+    clone.version = parts.version;
+    clone.headers = parts.headers.clone();
+    clone
+}
+
+fn clamp(limit: u64) -> usize {
+    usize::try_from(limit).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-secret"));
+        headers.insert("x-secret", HeaderValue::from_static("1"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        headers.insert("x-kept", HeaderValue::from_static("1"));
+        remove_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn upstream_request_gets_forwarding_headers_and_origin_form() {
+        let request = Request::get("http://shop.example/cart?x=1")
+            .version(Version::HTTP_2)
+            .header("x-forwarded-for", "10.0.0.1")
+            .body(())
+            .expect("request");
+        let (mut parts, ()) = request.into_parts();
+        let client = SocketAddr::from(([192, 168, 1, 2], 5555));
+        prepare_upstream_request(&mut parts, client, &HeaderValue::from_static("rid"));
+        assert_eq!(parts.uri, "/cart?x=1");
+        assert_eq!(parts.version, Version::HTTP_11);
+        assert_eq!(parts.headers["host"], "shop.example");
+        assert_eq!(parts.headers["x-forwarded-host"], "shop.example");
+        assert_eq!(parts.headers["x-forwarded-for"], "10.0.0.1, 192.168.1.2");
+        assert_eq!(parts.headers["x-forwarded-proto"], "http");
+        assert_eq!(parts.headers["x-request-id"], "rid");
+    }
+
+    #[test]
+    fn only_safe_methods_are_replayable() {
+        assert!(is_idempotent(&Method::GET));
+        assert!(is_idempotent(&Method::PUT));
+        assert!(!is_idempotent(&Method::POST));
+        assert!(!is_idempotent(&Method::PATCH));
+    }
+}
