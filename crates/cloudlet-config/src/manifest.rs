@@ -35,6 +35,8 @@ pub struct Manifest {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceSpec {
     pub name: String,
+    /// Where the `[[service]]` table starts, for problems found after parsing.
+    pub location: Option<Location>,
     /// argv; the program is looked up in `PATH` unless it contains a `/` (then relative to the app's files).
     pub command: Vec<String>,
     /// Extra environment, on top of `PORT`, `CLOUDLET_APP`, `CLOUDLET_WORKLOAD`, `CLOUDLET_INSTANCE`.
@@ -183,6 +185,7 @@ fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
     }
     ServiceSpec {
         name,
+        location: table.location(),
         command,
         env,
         route,

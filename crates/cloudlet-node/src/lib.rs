@@ -1,1 +1,143 @@
-//! placeholder
+//! One Cloudlet node: everything `cloudlet serve` starts, in order, and stops, in reverse.
+//!
+//! [`run`] locks the data dir, loads or creates the admin token, binds every listener (gateway, API,
+//! KV, cache), builds the runtime, gateway and control plane, brings back the apps the data dir
+//! remembers, reports [`Ready`], and on shutdown: stops accepting, drains in-flight gateway
+//! requests, stops every instance (SIGTERM, then SIGKILL after its grace period), closes the API.
+//!
+//! - [`data_dir`]: the data dir's layout, its lock and the admin token;
+//! - `resp_placeholder`: the KV and cache listeners until the data services land.
+
+pub mod data_dir;
+mod resp_placeholder;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use cloudlet_api::ApiState;
+use cloudlet_config::NodeConfig;
+use cloudlet_control::bundle::BundleLimits;
+use cloudlet_control::{Control, FileStore};
+use cloudlet_gateway::{Gateway, GatewayLimits, GatewayMetrics, RouteTable};
+use cloudlet_runtime::{Runtime, RuntimeMetrics};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::data_dir::DataDir;
+
+/// The node is up: where it listens and how to talk to its API.
+#[derive(Clone, Debug)]
+pub struct Ready {
+    pub gateway: SocketAddr,
+    pub api: SocketAddr,
+    pub kv: SocketAddr,
+    pub cache: SocketAddr,
+    pub token: String,
+    pub data_dir: PathBuf,
+}
+
+impl Ready {
+    /// The line tests and scripts wait for.
+    pub fn line(&self) -> String {
+        format!("cloudlet ready gateway={} api={} kv={} cache={}", self.gateway, self.api, self.kv, self.cache)
+    }
+}
+
+/// Why a node could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot listen on {address} for the {service}: {source} (choose another with --{service} ADDR)")]
+    Bind { service: &'static str, address: SocketAddr, source: io::Error },
+    #[error(transparent)]
+    DataDir(#[from] data_dir::DataDirError),
+    #[error("cannot restore apps: {0}")]
+    Restore(#[from] cloudlet_control::ControlError),
+    #[error("metadata store: {0}")]
+    Store(#[from] cloudlet_control::store::StoreError),
+}
+
+/// Runs a node until `shutdown` fires, then drains and stops it. `ready` receives the addresses once
+/// every listener is up and the stored apps are started.
+pub async fn run(config: NodeConfig, shutdown: CancellationToken, ready: oneshot::Sender<Ready>) -> Result<(), NodeError> {
+    let data_dir = DataDir::open(&config.data_dir)?;
+    let token = data_dir.admin_token(config.token.as_deref())?;
+
+    let gateway_listener = bind("gateway", config.listen.gateway).await?;
+    let api_listener = bind("api", config.listen.api).await?;
+    let kv_listener = bind("kv", config.listen.kv).await?;
+    let cache_listener = bind("cache", config.listen.cache).await?;
+    let local = |listener: &TcpListener, fallback| listener.local_addr().unwrap_or(fallback);
+    let addresses = Ready {
+        gateway: local(&gateway_listener, config.listen.gateway),
+        api: local(&api_listener, config.listen.api),
+        kv: local(&kv_listener, config.listen.kv),
+        cache: local(&cache_listener, config.listen.cache),
+        token: token.clone(),
+        data_dir: data_dir.path().to_path_buf(),
+    };
+
+    let mut registry = Registry::default();
+    let gateway_metrics = GatewayMetrics::new(&mut registry);
+    let runtime = Runtime::new(RuntimeMetrics::new(&mut registry));
+    let routes = Arc::new(RouteTable::new(gateway_metrics.clone()));
+    let limits = GatewayLimits {
+        max_connections: config.gateway.max_connections as usize,
+        header_read_timeout: config.gateway.header_read_timeout,
+    };
+    let gateway = Gateway::new(routes.clone(), gateway_metrics, limits);
+    let store = Arc::new(FileStore::open(data_dir.meta_dir())?);
+    let control = Arc::new(Control::new(data_dir.apps_dir(), store, runtime.clone(), routes, BundleLimits::default()));
+
+    let api_shutdown = CancellationToken::new();
+    let state = Arc::new(ApiState {
+        control: control.clone(),
+        runtime: runtime.clone(),
+        registry: Arc::new(registry),
+        token,
+        ready: Default::default(),
+        shutdown: api_shutdown.clone(),
+    });
+    let gateway_task = tokio::spawn(gateway.serve(gateway_listener, shutdown.clone(), config.shutdown_timeout));
+    let api_task = {
+        let router = cloudlet_api::router(state.clone());
+        let stop = api_shutdown.clone();
+        tokio::spawn(async move {
+            let serve = axum::serve(api_listener, router).with_graceful_shutdown(stop.cancelled_owned());
+            if let Err(error) = serve.await {
+                warn!(%error, "control API stopped with an error");
+            }
+        })
+    };
+    let placeholders = [
+        tokio::spawn(resp_placeholder::serve(kv_listener, "the key-value store", shutdown.clone())),
+        tokio::spawn(resp_placeholder::serve(cache_listener, "the cache", shutdown.clone())),
+    ];
+
+    let restored = control.restore().await?;
+    state.ready.store(true, Ordering::SeqCst);
+    info!(apps = restored, gateway = %addresses.gateway, api = %addresses.api, "node ready");
+    let _ = ready.send(addresses);
+
+    shutdown.cancelled().await;
+    info!("shutting down: draining the gateway");
+    let _ = gateway_task.await;
+    info!("stopping instances");
+    runtime.shutdown().await;
+    api_shutdown.cancel();
+    let _ = api_task.await;
+    for placeholder in placeholders {
+        let _ = placeholder.await;
+    }
+    info!("node stopped");
+    Ok(())
+}
+
+async fn bind(service: &'static str, address: SocketAddr) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(address).await.map_err(|source| NodeError::Bind { service, address, source })
+}

@@ -1,0 +1,362 @@
+//! The control plane's operations. One lock serialises them, so a deploy, a scale and a delete of
+//! the same app never interleave; reads of status go to the runtime and never wait on a deploy's I/O
+//! for long.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cloudlet_config::manifest::MAX_REPLICAS;
+use cloudlet_config::{Manifest, Problem, ServiceSpec, problem};
+use cloudlet_gateway::{RouteConfig, RouteTable};
+use cloudlet_runtime::logs::AppLogs;
+use cloudlet_runtime::{Runtime, ServiceDeployment, ServiceRun, WorkloadStatus};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use crate::bundle::{self, BundleLimits, Unpacked};
+use crate::error::ControlError;
+use crate::store::{AppRecord, MetadataStore, ScaleOverride};
+use crate::view::{AppDetail, AppSummary, DeployOutcome, RouteView, WorkloadView, overall_phase};
+
+/// The control plane of one node.
+pub struct Control {
+    apps_dir: PathBuf,
+    store: Arc<dyn MetadataStore>,
+    runtime: Arc<Runtime>,
+    routes: Arc<RouteTable>,
+    limits: BundleLimits,
+    apps: Mutex<BTreeMap<String, Deployed>>,
+}
+
+/// An app as it runs: its record and its parsed manifest.
+struct Deployed {
+    record: AppRecord,
+    manifest: Manifest,
+}
+
+impl Control {
+    /// A control plane keeping app files under `apps_dir`.
+    pub fn new(
+        apps_dir: PathBuf,
+        store: Arc<dyn MetadataStore>,
+        runtime: Arc<Runtime>,
+        routes: Arc<RouteTable>,
+        limits: BundleLimits,
+    ) -> Self {
+        Self { apps_dir, store, runtime, routes, limits, apps: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Largest bundle accepted, in bytes.
+    pub fn max_bundle_bytes(&self) -> u64 {
+        self.limits.max_bytes
+    }
+
+    /// Starts every app the store remembers; returns how many came back.
+    pub async fn restore(&self) -> Result<usize, ControlError> {
+        let records = self.store.load().await?;
+        let mut apps = self.apps.lock().await;
+        for record in records {
+            let manifest = match Manifest::parse(&record.manifest) {
+                Ok(manifest) => manifest,
+                Err(problems) => {
+                    warn!(app = %record.name, problems = problems.len(), "stored manifest no longer valid; app not started");
+                    continue;
+                }
+            };
+            if !self.files_dir(&record).is_dir() {
+                warn!(app = %record.name, "files of the app are missing from the data dir; app not started");
+                continue;
+            }
+            self.activate(&record, &manifest);
+            info!(app = %record.name, version = record.version, "app restored");
+            apps.insert(record.name.clone(), Deployed { record, manifest });
+        }
+        Ok(apps.len())
+    }
+
+    /// Deploys a bundle (a manifest, or a tar/tar.gz with `cloudlet.toml` at its root).
+    pub async fn deploy(&self, bytes: Vec<u8>) -> Result<DeployOutcome, ControlError> {
+        let staging = self.apps_dir.join(format!(".staging-{}", random_suffix()));
+        let limits = self.limits;
+        let target = staging.clone();
+        let unpacked = tokio::task::spawn_blocking(move || bundle::unpack(&bytes, &target, limits))
+            .await
+            .map_err(|error| bundle::BundleError::Io(std::io::Error::other(error.to_string())))?;
+        let outcome = match unpacked {
+            Ok(unpacked) => self.deploy_unpacked(&staging, unpacked).await,
+            Err(error) => Err(error.into()),
+        };
+        if staging.exists() {
+            let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(staging)).await;
+        }
+        outcome
+    }
+
+    async fn deploy_unpacked(&self, staging: &Path, unpacked: Unpacked) -> Result<DeployOutcome, ControlError> {
+        let manifest = Manifest::parse(&unpacked.manifest).map_err(ControlError::InvalidManifest)?;
+        let mut problems = missing_programs(&manifest, staging);
+        let mut apps = self.apps.lock().await;
+        problems.extend(route_conflicts(&manifest, &apps));
+        if !problems.is_empty() {
+            problem::sort(&mut problems);
+            return Err(ControlError::InvalidManifest(problems));
+        }
+        let name = manifest.name.clone();
+        let previous = apps.get(&name).map(|deployed| deployed.record.clone());
+        if let Some(previous) = previous.as_ref().filter(|previous| previous.digest == unpacked.digest) {
+            let detail = self.detail(previous, &apps[&name].manifest);
+            return Ok(DeployOutcome { changed: false, app: detail });
+        }
+        let record = AppRecord {
+            name: name.clone(),
+            version: previous.as_ref().map_or(1, |previous| previous.version + 1),
+            manifest: unpacked.manifest,
+            digest: unpacked.digest,
+            files_digest: unpacked.files_digest,
+            scale: BTreeMap::new(),
+            deployed_at_ms: now_ms(),
+        };
+        let files_dir = self.files_dir(&record);
+        if !files_dir.exists() {
+            if let Some(parent) = files_dir.parent() {
+                std::fs::create_dir_all(parent).map_err(bundle::BundleError::Io)?;
+            }
+            std::fs::rename(staging, &files_dir).map_err(bundle::BundleError::Io)?;
+        }
+        self.store.put(record.clone()).await?;
+        self.activate(&record, &manifest);
+        info!(app = %name, version = record.version, "app deployed");
+        let detail = self.detail(&record, &manifest);
+        apps.insert(name.clone(), Deployed { record, manifest });
+        let keep: Vec<PathBuf> = [Some(files_dir), previous.map(|previous| self.files_dir(&previous))].into_iter().flatten().collect();
+        remove_other_versions(&self.apps_dir.join(&name), &keep);
+        Ok(DeployOutcome { changed: true, app: detail })
+    }
+
+    /// Every app, by name.
+    pub async fn list(&self) -> Vec<AppSummary> {
+        let apps = self.apps.lock().await;
+        apps.values()
+            .map(|deployed| {
+                let detail = self.detail(&deployed.record, &deployed.manifest);
+                AppSummary {
+                    name: detail.name,
+                    version: detail.version,
+                    phase: detail.phase,
+                    workloads: detail.workloads.len(),
+                    instances_ready: detail.workloads.iter().map(|w| w.status.ready).sum(),
+                    instances_desired: detail.workloads.iter().map(|w| w.status.desired).sum(),
+                    routes: detail.routes.into_iter().map(|route| route.route).collect(),
+                    deployed_at_ms: detail.deployed_at_ms,
+                }
+            })
+            .collect()
+    }
+
+    /// One app with its workloads and instances.
+    pub async fn get(&self, name: &str) -> Result<AppDetail, ControlError> {
+        let apps = self.apps.lock().await;
+        let deployed = apps.get(name).ok_or_else(|| ControlError::AppNotFound(name.to_string()))?;
+        Ok(self.detail(&deployed.record, &deployed.manifest))
+    }
+
+    /// Stops an app's instances, forgets it and removes its files.
+    pub async fn delete(&self, name: &str) -> Result<(), ControlError> {
+        let mut apps = self.apps.lock().await;
+        if !apps.contains_key(name) {
+            return Err(ControlError::AppNotFound(name.to_string()));
+        }
+        self.routes.remove_app(name);
+        self.store.delete(name).await?;
+        apps.remove(name);
+        self.runtime.remove(name).await;
+        let directory = self.apps_dir.join(name);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(directory)).await;
+        info!(app = %name, "app deleted");
+        Ok(())
+    }
+
+    /// Sets a workload's replica bounds until the next deploy.
+    pub async fn scale(&self, name: &str, workload: &str, min: u32, max: u32) -> Result<AppDetail, ControlError> {
+        if max == 0 || min > max || max > MAX_REPLICAS {
+            return Err(ControlError::InvalidScale(format!(
+                "need 0 <= min <= max, 1 <= max <= {MAX_REPLICAS}; got min {min}, max {max}"
+            )));
+        }
+        let mut apps = self.apps.lock().await;
+        let deployed = apps.get_mut(name).ok_or_else(|| ControlError::AppNotFound(name.to_string()))?;
+        let Some(spec) = deployed.manifest.service(workload) else {
+            return Err(ControlError::WorkloadNotFound { app: name.to_string(), workload: workload.to_string() });
+        };
+        let bounds = ScaleOverride { min, max };
+        let replicas = replicas(spec, Some(&bounds));
+        let mut record = deployed.record.clone();
+        record.scale.insert(workload.to_string(), bounds);
+        self.store.put(record.clone()).await?;
+        deployed.record = record;
+        self.runtime.scale(name, workload, replicas);
+        Ok(self.detail(&deployed.record, &deployed.manifest))
+    }
+
+    /// The logs of an app.
+    pub async fn logs(&self, name: &str) -> Result<Arc<AppLogs>, ControlError> {
+        let apps = self.apps.lock().await;
+        if !apps.contains_key(name) {
+            return Err(ControlError::AppNotFound(name.to_string()));
+        }
+        self.runtime.logs(name).ok_or_else(|| ControlError::AppNotFound(name.to_string()))
+    }
+
+    /// Hands an app to the runtime and installs its routes.
+    fn activate(&self, record: &AppRecord, manifest: &Manifest) {
+        let workdir = self.files_dir(record);
+        let runs = manifest
+            .services
+            .iter()
+            .map(|spec| ServiceRun {
+                deployment: ServiceDeployment {
+                    app: record.name.clone(),
+                    spec: spec.clone(),
+                    revision: revision(&record.files_digest, spec),
+                    workdir: workdir.clone(),
+                },
+                replicas: replicas(spec, record.scale.get(&spec.name)),
+            })
+            .collect();
+        let upstreams = self.runtime.apply(&record.name, runs);
+        let routes = manifest
+            .services
+            .iter()
+            .filter_map(|spec| {
+                let route = spec.route.as_ref()?;
+                Some(RouteConfig {
+                    app: record.name.clone(),
+                    workload: spec.name.clone(),
+                    host: route.host.clone(),
+                    path: route.path.clone(),
+                    timeout: spec.limits.timeout,
+                    max_body: spec.limits.body,
+                    upstream: upstreams.get(&spec.name)?.clone(),
+                })
+            })
+            .collect();
+        self.routes.set_app_routes(&record.name, routes);
+    }
+
+    fn detail(&self, record: &AppRecord, manifest: &Manifest) -> AppDetail {
+        let statuses: Vec<WorkloadStatus> = self.runtime.status(&record.name).unwrap_or_default();
+        let workloads: Vec<WorkloadView> = statuses
+            .into_iter()
+            .map(|status| {
+                let (min, max) = match (record.scale.get(&status.name), manifest.service(&status.name)) {
+                    (Some(bounds), _) => (bounds.min, bounds.max),
+                    (None, Some(spec)) => (spec.scale.min, spec.scale.max),
+                    (None, None) => (0, 0),
+                };
+                WorkloadView { min, max, status }
+            })
+            .collect();
+        let routes = manifest
+            .routes()
+            .map(|(workload, route)| RouteView { route: route.display(), workload: workload.to_string() })
+            .collect();
+        AppDetail {
+            name: record.name.clone(),
+            version: record.version,
+            digest: record.digest.clone(),
+            phase: overall_phase(workloads.iter().map(|workload| &workload.status.phase)),
+            deployed_at_ms: record.deployed_at_ms,
+            routes,
+            workloads,
+        }
+    }
+
+    fn files_dir(&self, record: &AppRecord) -> PathBuf {
+        self.apps_dir.join(&record.name).join(&record.digest[..16.min(record.digest.len())])
+    }
+}
+
+/// Replicas to run: the lower bound, but at least one while the autoscaler is not in charge.
+fn replicas(spec: &ServiceSpec, bounds: Option<&ScaleOverride>) -> u32 {
+    let (min, max) = bounds.map_or((spec.scale.min, spec.scale.max), |bounds| (bounds.min, bounds.max));
+    min.max(1).min(max)
+}
+
+/// What makes running instances obsolete: the app's files and how the process is started and checked.
+fn revision(files_digest: &str, spec: &ServiceSpec) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(files_digest.as_bytes());
+    let launch = format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        spec.command, spec.env, spec.health, spec.startup_timeout, spec.stop_timeout
+    );
+    hasher.update(launch.as_bytes());
+    bundle::hex(&hasher.finalize()[..6])
+}
+
+/// Programs given by path (`./server`, `bin/run`) must be in the bundle.
+fn missing_programs(manifest: &Manifest, files: &Path) -> Vec<Problem> {
+    manifest
+        .services
+        .iter()
+        .enumerate()
+        .filter_map(|(index, spec)| {
+            let program = spec.command.first()?;
+            if !program.contains('/') || program.starts_with('/') || files.join(program).is_file() {
+                return None;
+            }
+            Some(
+                Problem::new(
+                    spec.location,
+                    format!("service[{index}].command"),
+                    format!("service \"{}\" runs \"{program}\", which is not in the bundle", spec.name),
+                )
+                .with_hint("deploy from the directory that holds it, or name a program on PATH"),
+            )
+        })
+        .collect()
+}
+
+/// Routes another app already serves.
+fn route_conflicts(manifest: &Manifest, apps: &BTreeMap<String, Deployed>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (index, (_, route)) in manifest.routes().enumerate() {
+        let taken_by = apps.values().find(|deployed| {
+            deployed.manifest.name != manifest.name && deployed.manifest.routes().any(|(_, other)| other.key() == route.key())
+        });
+        if let Some(other) = taken_by {
+            problems.push(
+                Problem::new(
+                    route.location,
+                    format!("route[{index}]"),
+                    format!("route \"{}\" is already served by app \"{}\"", route.display(), other.manifest.name),
+                )
+                .with_hint("choose another path or host, or delete the other app first"),
+            );
+        }
+    }
+    problems
+}
+
+fn remove_other_versions(app_dir: &Path, keep: &[PathBuf]) {
+    let Ok(entries) = std::fs::read_dir(app_dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !keep.contains(&path) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    bundle::hex(&bytes)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
+}

@@ -1,0 +1,23 @@
+//! The KV and cache listeners before their services exist: they bind (so the node's contract and
+//! ports are stable) and answer every connection with one RESP error, then close it.
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) async fn serve(listener: TcpListener, what: &'static str, shutdown: CancellationToken) {
+    let reply = format!("-ERR not yet available: {what} is not part of this release\r\n");
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        if let Ok((mut stream, _)) = accepted {
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let _ = stream.write_all(reply.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    }
+}
