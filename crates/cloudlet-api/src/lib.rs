@@ -29,8 +29,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
 
+/// Where this node listens, for clients that print URLs.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NodeInfo {
+    pub version: &'static str,
+    pub gateway: std::net::SocketAddr,
+    pub api: std::net::SocketAddr,
+    pub kv: std::net::SocketAddr,
+    pub cache: std::net::SocketAddr,
+}
+
 /// What the handlers share.
 pub struct ApiState {
+    pub node: NodeInfo,
     pub control: Arc<Control>,
     pub runtime: Arc<Runtime>,
     pub registry: Arc<Registry>,
@@ -44,6 +55,7 @@ pub struct ApiState {
 /// The API's routes.
 pub fn router(state: Arc<ApiState>) -> Router {
     let v1 = Router::new()
+        .route("/node", get(node))
         .route("/apps", post(apps::deploy).get(apps::list))
         .route("/apps/{app}", get(apps::show).delete(apps::delete))
         .route("/apps/{app}/workloads/{workload}/scale", post(apps::scale))
@@ -56,6 +68,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .nest("/v1", v1)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .with_state(state)
+}
+
+async fn node(State(state): State<Arc<ApiState>>) -> Response {
+    axum::Json(state.node.clone()).into_response()
 }
 
 async fn readyz(State(state): State<Arc<ApiState>>) -> Response {

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use cloudlet_api::ApiState;
+use cloudlet_api::{ApiState, NodeInfo};
 use cloudlet_config::NodeConfig;
 use cloudlet_control::bundle::BundleLimits;
 use cloudlet_control::{Control, FileStore};
@@ -96,6 +96,13 @@ pub async fn run(config: NodeConfig, shutdown: CancellationToken, ready: oneshot
 
     let api_shutdown = CancellationToken::new();
     let state = Arc::new(ApiState {
+        node: NodeInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            gateway: addresses.gateway,
+            api: addresses.api,
+            kv: addresses.kv,
+            cache: addresses.cache,
+        },
         control: control.clone(),
         runtime: runtime.clone(),
         registry: Arc::new(registry),

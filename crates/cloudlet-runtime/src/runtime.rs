@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::deployment::ServiceDeployment;
 use crate::logs::AppLogs;
 use crate::metrics::{InstanceLabels, RuntimeMetrics};
-use crate::workload::{Command, WorkloadController, WorkloadStatus};
+use crate::workload::{Command, Phase, WorkloadController, WorkloadStatus};
 
 /// All workloads running on this node.
 pub struct Runtime {
@@ -29,6 +29,14 @@ struct WorkloadHandle {
     // Unbounded is fine: commands come only from the control plane, which serialises its operations.
     commands: mpsc::UnboundedSender<Command>,
     status: Arc<Mutex<WorkloadStatus>>,
+    /// The revision and replicas last asked for; the controller's status catches up asynchronously.
+    target: Mutex<Target>,
+}
+
+#[derive(Clone)]
+struct Target {
+    revision: String,
+    replicas: u32,
 }
 
 /// One service to run and how many replicas.
@@ -60,9 +68,11 @@ impl Runtime {
         let mut upstreams = HashMap::new();
         for run in services {
             let name = run.deployment.spec.name.clone();
+            let target = Target { revision: run.deployment.revision.clone(), replicas: run.replicas };
             let deployment = Arc::new(run.deployment);
             let handle = match entry.workloads.get(&name) {
                 Some(handle) => {
+                    *lock(&handle.target) = target;
                     let _ = handle.commands.send(Command::Update(deployment));
                     let _ = handle.commands.send(Command::Scale(run.replicas));
                     handle
@@ -78,7 +88,12 @@ impl Runtime {
                     );
                     let (commands, receiver) = mpsc::unbounded_channel();
                     tokio::spawn(controller.run(receiver));
-                    entry.workloads.entry(name.clone()).or_insert(WorkloadHandle { upstream, commands, status })
+                    entry.workloads.entry(name.clone()).or_insert(WorkloadHandle {
+                        upstream,
+                        commands,
+                        status,
+                        target: Mutex::new(target),
+                    })
                 }
             };
             upstreams.insert(name, handle.upstream.clone());
@@ -90,6 +105,7 @@ impl Runtime {
     pub fn scale(&self, app: &str, workload: &str, replicas: u32) -> bool {
         let apps = self.lock();
         let Some(handle) = apps.get(app).and_then(|entry| entry.workloads.get(workload)) else { return false };
+        lock(&handle.target).replicas = replicas;
         handle.commands.send(Command::Scale(replicas)).is_ok()
     }
 
@@ -111,11 +127,7 @@ impl Runtime {
     pub fn status(&self, app: &str) -> Option<Vec<WorkloadStatus>> {
         let apps = self.lock();
         let entry = apps.get(app)?;
-        let mut workloads: Vec<WorkloadStatus> = entry
-            .workloads
-            .values()
-            .map(|handle| handle.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
-            .collect();
+        let mut workloads: Vec<WorkloadStatus> = entry.workloads.values().map(WorkloadHandle::status).collect();
         workloads.sort_by(|a, b| a.name.cmp(&b.name));
         Some(workloads)
     }
@@ -131,7 +143,7 @@ impl Runtime {
         let apps = self.lock();
         for (app, entry) in apps.iter() {
             for (workload, handle) in &entry.workloads {
-                let status = handle.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let status = lock(&handle.status);
                 for instance in &status.instances {
                     let labels = InstanceLabels { app: app.clone(), workload: workload.clone(), state: instance.state.as_str() };
                     *counts.entry(labels).or_default() += 1;
@@ -145,6 +157,30 @@ impl Runtime {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, AppEntry>> {
         self.apps.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+impl WorkloadHandle {
+    /// The controller's last summary, shown as progressing while it has not caught up with the target.
+    fn status(&self) -> WorkloadStatus {
+        let mut status = lock(&self.status).clone();
+        let target = lock(&self.target).clone();
+        let message = Some("applying the change".to_string());
+        if status.revision != target.revision {
+            status.revision = target.revision;
+            status.phase = Phase::Progressing;
+            status.message = message;
+            status.failing_instance = None;
+        } else if status.desired != target.replicas && status.phase == Phase::Running {
+            status.phase = Phase::Progressing;
+            status.message = message;
+        }
+        status.desired = target.replicas;
+        status
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn stop_workloads(entry: AppEntry) {
