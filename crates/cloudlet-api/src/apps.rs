@@ -26,7 +26,13 @@ pub async fn deploy(State(state): State<Arc<ApiState>>, body: Body) -> Result<Re
                 format!("the bundle is larger than {limit} bytes"),
             ));
         }
-        Err(error) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_body", format!("could not read the body: {error}"))),
+        Err(error) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("could not read the body: {error}"),
+            ));
+        }
     };
     let outcome = state.control.deploy(bytes.to_vec()).await?;
     let status = if outcome.changed { StatusCode::ACCEPTED } else { StatusCode::OK };

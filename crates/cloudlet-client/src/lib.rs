@@ -107,7 +107,13 @@ impl Client {
     }
 
     /// Recent log lines and, with `follow`, new ones as they come.
-    pub async fn logs(&self, app: &str, tail: usize, follow: bool, instance: Option<&str>) -> Result<LogStream, ClientError> {
+    pub async fn logs(
+        &self,
+        app: &str,
+        tail: usize,
+        follow: bool,
+        instance: Option<&str>,
+    ) -> Result<LogStream, ClientError> {
         let mut path = format!("/v1/apps/{app}/logs?tail={tail}&follow={follow}");
         if let Some(instance) = instance {
             path.push_str(&format!("&instance={instance}"));

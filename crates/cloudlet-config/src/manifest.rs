@@ -151,13 +151,17 @@ fn read_manifest(root: &mut TableReader<'_, '_>) -> Manifest {
     for mut table in tables {
         let service = read_service(&mut table);
         if services.iter().any(|other| other.name == service.name) {
-            table.report("name", format!("duplicate workload name \"{}\"", service.name), hint("each workload needs its own name"));
+            table.report(
+                "name",
+                format!("duplicate workload name \"{}\"", service.name),
+                hint("each workload needs its own name"),
+            );
         }
-        if let Some(route) = &service.route {
-            if let Some(other) = routes.insert((route.host.clone(), route.path.clone()), service.name.clone()) {
-                let message = format!("route \"{}\" is already used by workload \"{other}\"", route.display());
-                table.report("route", message, hint("give each workload its own path or host"));
-            }
+        if let Some(route) = &service.route
+            && let Some(other) = routes.insert((route.host.clone(), route.path.clone()), service.name.clone())
+        {
+            let message = format!("route \"{}\" is already used by workload \"{other}\"", route.display());
+            table.report("route", message, hint("give each workload its own path or host"));
         }
         table.finish();
         services.push(service);
@@ -168,7 +172,8 @@ fn read_manifest(root: &mut TableReader<'_, '_>) -> Manifest {
 fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
     let name = table.required_string("name", "add name = \"web\"").unwrap_or_default();
     check_dns_label(table, "name", &name);
-    let command = table.required_string_array("command", "e.g. command = [\"python3\", \"app.py\"]").unwrap_or_default();
+    let command =
+        table.required_string_array("command", "e.g. command = [\"python3\", \"app.py\"]").unwrap_or_default();
     if command.first().is_some_and(|program| program.trim().is_empty()) {
         table.report("command", "\"command\" must start with the program to run", None);
     }
@@ -178,10 +183,14 @@ fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
     }
     let route = read_route(table);
     let health = table.string("health");
-    if let Some(path) = &health {
-        if !path.starts_with('/') || path.contains(char::is_whitespace) {
-            table.report("health", format!("health check path \"{path}\" must start with \"/\""), hint("e.g. health = \"/healthz\""));
-        }
+    if let Some(path) = &health
+        && (!path.starts_with('/') || path.contains(char::is_whitespace))
+    {
+        table.report(
+            "health",
+            format!("health check path \"{path}\" must start with \"/\""),
+            hint("e.g. health = \"/healthz\""),
+        );
     }
     ServiceSpec {
         name,
@@ -231,7 +240,11 @@ fn normalise_host(table: &TableReader<'_, '_>, host: &str) -> String {
             !label.is_empty() && label.len() <= 63 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     if !valid {
-        table.report("host", format!("\"{host}\" is not a host name"), hint("e.g. host = \"shop.example.com\" (no scheme, port or path)"));
+        table.report(
+            "host",
+            format!("\"{host}\" is not a host name"),
+            hint("e.g. host = \"shop.example.com\" (no scheme, port or path)"),
+        );
     }
     host
 }

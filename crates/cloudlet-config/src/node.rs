@@ -97,7 +97,9 @@ fn read_config(root: &mut TableReader<'_, '_>) -> NodeConfig {
             if let Some(text) = listen.string(key) {
                 match parse_listen_address(&text) {
                     Ok(address) => *slot = address,
-                    Err(message) => listen.report(key, message, Some("e.g. \"127.0.0.1:8080\" or \"0.0.0.0:0\"".into())),
+                    Err(message) => {
+                        listen.report(key, message, Some("e.g. \"127.0.0.1:8080\" or \"0.0.0.0:0\"".into()))
+                    }
                 }
             }
         }
@@ -144,7 +146,8 @@ mod tests {
 
     #[test]
     fn bad_values_and_unknown_fields_are_all_reported() {
-        let problems = NodeConfig::from_toml("data_dri = \"x\"\n[listen]\ngateway = \"nowhere\"\n").expect_err("invalid");
+        let problems =
+            NodeConfig::from_toml("data_dri = \"x\"\n[listen]\ngateway = \"nowhere\"\n").expect_err("invalid");
         assert_eq!(problems.len(), 2, "{problems:#?}");
         assert_eq!(problems[0].message, "unknown field \"data_dri\", expected \"data_dir\"");
         assert!(problems[1].message.contains("nowhere"));

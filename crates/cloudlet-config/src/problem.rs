@@ -103,9 +103,16 @@ mod tests {
 
     #[test]
     fn render_puts_the_file_and_line_first() {
-        let problem = Problem::new(Some(Location { line: 7, column: 1 }), "service[0].rout", "unknown field \"rout\", expected \"route\"");
+        let problem = Problem::new(
+            Some(Location { line: 7, column: 1 }),
+            "service[0].rout",
+            "unknown field \"rout\", expected \"route\"",
+        );
         assert_eq!(problem.render("cloudlet.toml"), "cloudlet.toml:7: unknown field \"rout\", expected \"route\"");
         let missing = Problem::new(None, "name", "missing required field").with_hint("add name = \"my-app\"");
-        assert_eq!(missing.render("cloudlet.toml"), "cloudlet.toml: name: missing required field (add name = \"my-app\")");
+        assert_eq!(
+            missing.render("cloudlet.toml"),
+            "cloudlet.toml: name: missing required field (add name = \"my-app\")"
+        );
     }
 }

@@ -186,7 +186,9 @@ impl<'d, 'i> TableReader<'d, 'i> {
             return None;
         };
         parse_duration(text)
-            .map_err(|error| self.report(key, format!("bad duration for \"{key}\": {error}"), Some(DURATION_HINT.to_string())))
+            .map_err(|error| {
+                self.report(key, format!("bad duration for \"{key}\": {error}"), Some(DURATION_HINT.to_string()))
+            })
             .ok()
     }
 

@@ -131,7 +131,8 @@ impl Control {
         info!(app = %name, version = record.version, "app deployed");
         let detail = self.detail(&record, &manifest);
         apps.insert(name.clone(), Deployed { record, manifest });
-        let keep: Vec<PathBuf> = [Some(files_dir), previous.map(|previous| self.files_dir(&previous))].into_iter().flatten().collect();
+        let keep: Vec<PathBuf> =
+            [Some(files_dir), previous.map(|previous| self.files_dir(&previous))].into_iter().flatten().collect();
         remove_other_versions(&self.apps_dir.join(&name), &keep);
         Ok(DeployOutcome { changed: true, app: detail })
     }
@@ -325,7 +326,8 @@ fn route_conflicts(manifest: &Manifest, apps: &BTreeMap<String, Deployed>) -> Ve
     let mut problems = Vec::new();
     for (index, (_, route)) in manifest.routes().enumerate() {
         let taken_by = apps.values().find(|deployed| {
-            deployed.manifest.name != manifest.name && deployed.manifest.routes().any(|(_, other)| other.key() == route.key())
+            deployed.manifest.name != manifest.name
+                && deployed.manifest.routes().any(|(_, other)| other.key() == route.key())
         });
         if let Some(other) = taken_by {
             problems.push(

@@ -111,12 +111,11 @@ impl Body for ResponseBody {
 impl Drop for ResponseBody {
     fn drop(&mut self) {
         // A body that was complete before it was ever polled (empty, HEAD, 204) still frees its connection.
-        if let Kind::Upstream { body, lease } = &mut self.kind {
-            if body.is_end_stream() {
-                if let Some(lease) = lease.take() {
-                    lease.release();
-                }
-            }
+        if let Kind::Upstream { body, lease } = &mut self.kind
+            && body.is_end_stream()
+            && let Some(lease) = lease.take()
+        {
+            lease.release();
         }
     }
 }

@@ -50,10 +50,14 @@ impl GatewayError {
         match self {
             GatewayError::NoRoute => "no route matches this host and path".to_string(),
             GatewayError::NoHealthyInstance { upstream } => format!("{upstream} has no healthy instance"),
-            GatewayError::BodyTooLarge { limit } => format!("request body is larger than the route's limit of {limit} bytes"),
+            GatewayError::BodyTooLarge { limit } => {
+                format!("request body is larger than the route's limit of {limit} bytes")
+            }
             GatewayError::Connect { upstream } => format!("could not connect to an instance of {upstream}"),
             GatewayError::Upstream { upstream } => format!("an instance of {upstream} failed before responding"),
-            GatewayError::Timeout { limit } => format!("no response within the route's timeout of {}ms", limit.as_millis()),
+            GatewayError::Timeout { limit } => {
+                format!("no response within the route's timeout of {}ms", limit.as_millis())
+            }
         }
     }
 

@@ -51,7 +51,11 @@ impl GatewayMetrics {
             open_connections: Gauge::default(),
         };
         let registry = registry.sub_registry_with_prefix("cloudlet_gateway");
-        registry.register("requests", "HTTP requests answered, by app, workload, route and status", metrics.requests.clone());
+        registry.register(
+            "requests",
+            "HTTP requests answered, by app, workload, route and status",
+            metrics.requests.clone(),
+        );
         registry.register(
             "request_duration_seconds",
             "Time from request received to response headers sent",
@@ -120,11 +124,11 @@ pub(crate) struct RouteMetrics {
 impl RouteMetrics {
     pub(crate) fn record(&self, status: u16, elapsed: Duration) {
         self.duration.observe(elapsed.as_secs_f64());
-        if let Ok(statuses) = self.statuses.read() {
-            if let Some((_, counter)) = statuses.iter().find(|(code, _)| *code == status) {
-                counter.inc();
-                return;
-            }
+        if let Ok(statuses) = self.statuses.read()
+            && let Some((_, counter)) = statuses.iter().find(|(code, _)| *code == status)
+        {
+            counter.inc();
+            return;
         }
         self.first_of_status(status).inc();
     }
@@ -141,10 +145,10 @@ impl RouteMetrics {
             status,
         };
         let counter = self.family.get_or_create_owned(&labels);
-        if let Ok(mut statuses) = self.statuses.write() {
-            if !statuses.iter().any(|(code, _)| *code == status) {
-                statuses.push((status, counter.clone()));
-            }
+        if let Ok(mut statuses) = self.statuses.write()
+            && !statuses.iter().any(|(code, _)| *code == status)
+        {
+            statuses.push((status, counter.clone()));
         }
         counter
     }

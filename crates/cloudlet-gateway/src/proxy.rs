@@ -87,9 +87,11 @@ async fn forward(
     let failed = first.endpoint().clone();
     let (request, reason) = match send(first, request).await {
         Ok(response) => return Ok(response),
-        Err(SendError::NotSent(request)) => (request, RetryReason::Connect),
+        Err(SendError::NotSent(request)) => (*request, RetryReason::Connect),
         Err(SendError::Failed(error)) => match replay {
-            Some(parts) if !is_body_limit(&error) => (Request::from_parts(parts, RequestBody::Empty), RetryReason::Reset),
+            Some(parts) if !is_body_limit(&error) => {
+                (Request::from_parts(parts, RequestBody::Empty), RetryReason::Reset)
+            }
             _ => return Err(failure(upstream.name(), &error, max_body)),
         },
     };
@@ -109,7 +111,7 @@ async fn forward(
 
 enum SendError {
     /// Nothing reached the instance; the request comes back intact.
-    NotSent(Request<RequestBody>),
+    NotSent(Box<Request<RequestBody>>),
     /// The request was (at least partly) sent and then failed.
     Failed(hyper::Error),
 }
@@ -127,12 +129,12 @@ async fn send(in_flight: InFlight, mut request: Request<RequestBody>) -> Result<
         }
     }
     let Ok(mut sender) = pool.connect().await else {
-        return Err(SendError::NotSent(request));
+        return Err(SendError::NotSent(Box::new(request)));
     };
     match sender.try_send_request(request).await {
         Ok(response) => Ok(finish(response, Lease::new(sender, in_flight))),
         Err(mut error) => match error.take_message() {
-            Some(unsent) => Err(SendError::NotSent(unsent)),
+            Some(unsent) => Err(SendError::NotSent(Box::new(unsent))),
             None => Err(SendError::Failed(error.into_error())),
         },
     }

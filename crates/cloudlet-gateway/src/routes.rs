@@ -59,7 +59,7 @@ impl RouteTable {
             let mut next: Vec<Arc<ActiveRoute>> =
                 current.iter().filter(|route| route.config.app != app).cloned().collect();
             next.extend(installed);
-            next.sort_by(|a, b| precedence(&b.config).cmp(&precedence(&a.config)));
+            next.sort_by_key(|route| std::cmp::Reverse(precedence(&route.config)));
             next
         });
     }
@@ -108,9 +108,10 @@ pub(crate) fn select<'a>(
     host: Option<&str>,
     path: &str,
 ) -> Option<usize> {
-    routes.enumerate().find(|(_, (route_host, prefix))| host_matches(route_host, host) && path_matches(prefix, path)).map(
-        |(index, _)| index,
-    )
+    routes
+        .enumerate()
+        .find(|(_, (route_host, prefix))| host_matches(route_host, host) && path_matches(prefix, path))
+        .map(|(index, _)| index)
 }
 
 fn host_matches(route_host: &Option<String>, host: Option<&str>) -> bool {
@@ -155,7 +156,7 @@ mod tests {
     fn table(entries: &[(Option<&str>, &str)]) -> Vec<(Option<String>, String)> {
         let mut routes: Vec<(Option<String>, String)> =
             entries.iter().map(|(host, path)| (host.map(str::to_string), path.to_string())).collect();
-        routes.sort_by(|a, b| (b.1.len(), b.0.is_some()).cmp(&(a.1.len(), a.0.is_some())));
+        routes.sort_by_key(|(host, path)| std::cmp::Reverse((path.len(), host.is_some())));
         routes
     }
 

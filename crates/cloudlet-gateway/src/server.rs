@@ -75,9 +75,7 @@ impl Gateway {
             let gateway = self.clone();
             let service = service_fn(move |request| {
                 let gateway = gateway.clone();
-                async move {
-                    Ok::<_, Infallible>(proxy::handle(&gateway.routes, &gateway.metrics, request, remote).await)
-                }
+                async move { Ok::<_, Infallible>(proxy::handle(&gateway.routes, &gateway.metrics, request, remote).await) }
             });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
             let connection = graceful.watch(connection);

@@ -37,8 +37,10 @@ impl DataDir {
         let io_error = |source| DataDirError::Io { path: path.to_path_buf(), source };
         fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(io_error)?;
         let path = path.canonicalize().map_err(io_error)?;
-        let lock_file = OpenOptions::new().create(true).truncate(false).write(true).open(path.join(".lock")).map_err(io_error)?;
-        let lock = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|_| DataDirError::Locked(path.clone()))?;
+        let lock_file =
+            OpenOptions::new().create(true).truncate(false).write(true).open(path.join(".lock")).map_err(io_error)?;
+        let lock =
+            Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|_| DataDirError::Locked(path.clone()))?;
         for directory in [path.join("meta"), path.join("apps")] {
             fs::create_dir_all(&directory).map_err(|source| DataDirError::Io { path: directory.clone(), source })?;
         }
@@ -76,7 +78,8 @@ impl DataDir {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 let io_error = |source| DataDirError::Io { path: file.clone(), source };
                 let token = new_token().map_err(io_error)?;
-                let mut handle = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&file).map_err(io_error)?;
+                let mut handle =
+                    OpenOptions::new().write(true).create_new(true).mode(0o600).open(&file).map_err(io_error)?;
                 handle.write_all(format!("{token}\n").as_bytes()).map_err(io_error)?;
                 handle.sync_all().map_err(io_error)?;
                 Ok(token)
@@ -93,7 +96,8 @@ pub fn token_file(data_dir: &Path) -> PathBuf {
 
 fn new_token() -> io::Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|error| io::Error::other(format!("no randomness for the admin token: {error}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|error| io::Error::other(format!("no randomness for the admin token: {error}")))?;
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
@@ -127,6 +131,7 @@ mod tests {
     fn tempfile_dir() -> PathBuf {
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes).expect("random");
-        std::env::temp_dir().join(format!("cloudlet-test-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+        std::env::temp_dir()
+            .join(format!("cloudlet-test-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
     }
 }

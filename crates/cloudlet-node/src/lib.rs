@@ -64,7 +64,11 @@ pub enum NodeError {
 
 /// Runs a node until `shutdown` fires, then drains and stops it. `ready` receives the addresses once
 /// every listener is up and the stored apps are started.
-pub async fn run(config: NodeConfig, shutdown: CancellationToken, ready: oneshot::Sender<Ready>) -> Result<(), NodeError> {
+pub async fn run(
+    config: NodeConfig,
+    shutdown: CancellationToken,
+    ready: oneshot::Sender<Ready>,
+) -> Result<(), NodeError> {
     let data_dir = DataDir::open(&config.data_dir)?;
     let token = data_dir.admin_token(config.token.as_deref())?;
 

@@ -15,7 +15,8 @@ use tokio::process::{Child, Command};
 
 /// Variables passed through from the node's environment; everything else is cleared so that secrets
 /// such as `CLOUDLET_TOKEN` never reach an app.
-const INHERITED_ENV: &[&str] = &["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"];
+const INHERITED_ENV: &[&str] =
+    &["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"];
 
 /// What to run.
 pub(crate) struct Launch<'a> {

@@ -49,7 +49,11 @@ pub fn plan(desired: u32, instances: &[InstanceView]) -> Vec<Action> {
         actions.extend(victims.map(|&index| Action::Stop(index)));
     } else if new_total < desired {
         let missing = desired - new_total;
-        let starts = if old_ready.is_empty() { missing } else { missing.min(surge(desired as u32).saturating_sub(new_unready.len())) };
+        let starts = if old_ready.is_empty() {
+            missing
+        } else {
+            missing.min(surge(desired as u32).saturating_sub(new_unready.len()))
+        };
         actions.extend(std::iter::repeat_n(Action::Start, starts));
     }
 

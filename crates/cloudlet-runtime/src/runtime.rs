@@ -145,7 +145,8 @@ impl Runtime {
             for (workload, handle) in &entry.workloads {
                 let status = lock(&handle.status);
                 for instance in &status.instances {
-                    let labels = InstanceLabels { app: app.clone(), workload: workload.clone(), state: instance.state.as_str() };
+                    let labels =
+                        InstanceLabels { app: app.clone(), workload: workload.clone(), state: instance.state.as_str() };
                     *counts.entry(labels).or_default() += 1;
                 }
             }

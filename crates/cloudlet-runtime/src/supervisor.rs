@@ -211,7 +211,10 @@ impl Supervisor {
         match tokio::time::timeout(grace, child.wait()).await {
             Ok(exit) => self.ring.push(Stream::System, &format!("{} after SIGTERM", describe_exit(exit))),
             Err(_) => {
-                self.ring.push(Stream::System, &format!("still running {}s after SIGTERM; sending SIGKILL", grace.as_secs()));
+                self.ring.push(
+                    Stream::System,
+                    &format!("still running {}s after SIGTERM; sending SIGKILL", grace.as_secs()),
+                );
                 process::signal_group(pid, Signal::SIGKILL);
             }
         }

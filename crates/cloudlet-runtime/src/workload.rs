@@ -132,10 +132,13 @@ impl WorkloadController {
             })
             .collect();
         let actions = rollout::plan(self.replicas, &views);
-        let mut stops: Vec<usize> = actions.iter().filter_map(|action| match action {
-            Action::Stop(index) => Some(*index),
-            Action::Start => None,
-        }).collect();
+        let mut stops: Vec<usize> = actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Stop(index) => Some(*index),
+                Action::Start => None,
+            })
+            .collect();
         stops.sort_unstable_by(|a, b| b.cmp(a));
         for index in stops {
             self.retire(index);
@@ -222,7 +225,9 @@ fn summarise(deployment: &ServiceDeployment, desired: u32, instances: Vec<Instan
     let ready = instances.iter().filter(current).filter(|status| status.state == InstanceState::Ready).count() as u32;
     let failing = instances.iter().filter(current).find(|status| status.start_failures >= FAILED_STARTS);
     let settled = ready == desired
-        && instances.iter().all(|status| status.revision == deployment.revision && status.state == InstanceState::Ready);
+        && instances
+            .iter()
+            .all(|status| status.revision == deployment.revision && status.state == InstanceState::Ready);
     let (phase, message, failing_instance) = match failing {
         Some(status) => (
             Phase::Failed,

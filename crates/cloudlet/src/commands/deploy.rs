@@ -18,7 +18,8 @@ pub struct WaitOptions {
 }
 
 pub async fn deploy(args: DeployArgs) -> Result<()> {
-    let timeout = cloudlet_config::units::parse_duration(&args.timeout).map_err(|error| anyhow!("--timeout: {error}"))?;
+    let timeout =
+        cloudlet_config::units::parse_duration(&args.timeout).map_err(|error| anyhow!("--timeout: {error}"))?;
     let client = super::connect(&args.client)?;
     let bundle = pack::pack(&args.file)?;
     eprintln!("Uploading {} ({} files, {})", args.file.display(), bundle.files, human_bytes(bundle.bytes.len()));
@@ -132,4 +133,3 @@ pub fn human_bytes(bytes: usize) -> String {
         b => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
     }
 }
-

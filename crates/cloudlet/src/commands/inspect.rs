@@ -41,9 +41,19 @@ pub async fn status(client: &Client, name: &str, json: bool) -> Result<()> {
         let message = workload.message.as_deref().map(|m| format!("  ({m})")).unwrap_or_default();
         println!(
             "{} {}  {}/{} ready  scale {}..{}  revision {}  {}{message}",
-            workload.kind, workload.name, workload.ready, workload.desired, workload.min, workload.max, workload.revision, workload.phase
+            workload.kind,
+            workload.name,
+            workload.ready,
+            workload.desired,
+            workload.min,
+            workload.max,
+            workload.revision,
+            workload.phase
         );
-        println!("  {:<16} {:<10} {:>8} {:>6} {:>8} {:<8} {:>6}  LAST ERROR", "INSTANCE", "STATE", "PID", "PORT", "RESTARTS", "HEALTH", "AGE");
+        println!(
+            "  {:<16} {:<10} {:>8} {:>6} {:>8} {:<8} {:>6}  LAST ERROR",
+            "INSTANCE", "STATE", "PID", "PORT", "RESTARTS", "HEALTH", "AGE"
+        );
         for instance in &workload.instances {
             println!(
                 "  {:<16} {:<10} {:>8} {:>6} {:>8} {:<8} {:>6}  {}",

@@ -12,7 +12,10 @@ pub async fn delete(client: &Client, app: &str) -> Result<()> {
 pub async fn scale(client: &Client, app: &str, workload: &str, min: u32, max: u32) -> Result<()> {
     let detail = client.scale(app, workload, min, max).await?;
     if let Some(workload) = detail.workloads.iter().find(|w| w.name == workload) {
-        println!("{app}/{}: scale {}..{}, {} instance(s) desired", workload.name, workload.min, workload.max, workload.desired);
+        println!(
+            "{app}/{}: scale {}..{}, {} instance(s) desired",
+            workload.name, workload.min, workload.max, workload.desired
+        );
     }
     Ok(())
 }

@@ -54,7 +54,11 @@ pub async fn up(args: ServeArgs) -> Result<()> {
     }
     println!();
     println!("Try: curl http://{}{}", ready.gateway, examples::EXAMPLES[0].try_urls[0].0);
-    println!("Manage with: cloudlet apps | cloudlet status APP | cloudlet logs APP -f   (API {}, token in {})", ready.api, ready.data_dir.join("admin.token").display());
+    println!(
+        "Manage with: cloudlet apps | cloudlet status APP | cloudlet logs APP -f   (API {}, token in {})",
+        ready.api,
+        ready.data_dir.join("admin.token").display()
+    );
     println!("Press Ctrl-C to stop.");
     node.await.context("node task failed")?.map_err(Into::into)
 }
@@ -71,7 +75,8 @@ fn start(config: NodeConfig) -> (NodeTask, oneshot::Receiver<cloudlet_node::Read
 
 async fn wait_for_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         tracing::error!("cannot install signal handlers; stop the node with SIGKILL");
         return;
     };

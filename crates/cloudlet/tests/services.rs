@@ -1,0 +1,133 @@
+//! Process services behind the gateway: replicas, crash recovery and rolling updates, with clients
+//! sending requests throughout.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{TestNode, echo_manifest, hammer, wait_for_app, write_app};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_through_the_gateway_reach_all_three_replicas() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    common::deploy(&node, &write_app(dir.path(), "trio", &echo_manifest("trio", "/trio", 3, "1")));
+    let http = common::Http::new();
+    let mut instances = HashSet::new();
+    for _ in 0..9 {
+        let answer = http.get_json(&node.gateway_url("/trio/anything?x=1")).await;
+        assert_eq!(answer["path"], "/trio/anything?x=1");
+        instances.insert(answer["instance"].as_str().expect("instance").to_string());
+        let headers = &answer["headers"];
+        assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(headers["x-forwarded-proto"], "http");
+        assert_eq!(headers["x-request-id"].as_str().map(str::len), Some(16));
+    }
+    assert_eq!(instances, HashSet::from(["web-1".to_string(), "web-2".to_string(), "web-3".to_string()]));
+
+    // A client's request id is kept; errors are JSON.
+    let request = http::Request::get(node.gateway_url("/trio/x"))
+        .header("x-request-id", "mine-42")
+        .body(Default::default())
+        .expect("request");
+    let (status, body) = http.send(request).await.expect("request");
+    assert_eq!(status, 200);
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(answer["headers"]["x-request-id"], "mine-42");
+    let (status, body) = http.get(&node.gateway_url("/elsewhere")).await.expect("request");
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("\"code\":\"no_route\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_replica_is_restarted_and_clients_see_no_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    common::deploy(&node, &write_app(dir.path(), "tough", &echo_manifest("tough", "/tough", 3, "1")));
+    let client = node.client();
+    let before = client.app("tough").await.expect("app");
+    let victim = before.workloads[0].instances.iter().find(|i| i.id == "web-2").expect("web-2").clone();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(hammer(node.gateway_url("/tough/x"), 4, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await; // let the load get going before the kill
+    common::signal(victim.pid.expect("pid"), nix::sys::signal::Signal::SIGKILL);
+
+    let after = wait_for_app(&client, "tough", Duration::from_secs(30), |app| {
+        let web2 = app.workloads[0].instances.iter().find(|i| i.id == "web-2");
+        web2.is_some_and(|i| i.restarts == 1 && i.state == "ready") && app.workloads[0].ready == 3
+    })
+    .await;
+    let restarted = after.workloads[0].instances.iter().find(|i| i.id == "web-2").expect("web-2");
+    assert_ne!(restarted.pid, victim.pid, "a new process serves web-2");
+    // Keep the load on a little longer so the restarted instance takes traffic too.
+    let seen_before = node_requests_to(&node, "web-2").await;
+    wait_until(Duration::from_secs(10), || async { node_requests_to(&node, "web-2").await > seen_before }).await;
+    stop.store(true, Ordering::SeqCst);
+    let report = load.await.expect("load");
+    assert!(report.failures.is_empty(), "{} failures, e.g. {:?}", report.failures.len(), report.failures.first());
+    assert!(report.ok > 50, "the client kept sending ({} requests)", report.ok);
+}
+
+/// Requests answered by `instance`, counted by probing the gateway once.
+async fn node_requests_to(node: &TestNode, instance: &str) -> usize {
+    let http = common::Http::new();
+    let mut count = 0;
+    for _ in 0..6 {
+        if let Ok((200, body)) = http.get(&node.gateway_url("/tough/probe")).await
+            && String::from_utf8_lossy(&body).contains(&format!("\"instance\": \"{instance}\""))
+        {
+            count += 1;
+        }
+    }
+    count
+}
+
+async fn wait_until<F, Fut>(timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "condition not met in {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_redeploy_fails_no_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    let path = write_app(dir.path(), "roll", &echo_manifest("roll", "/roll", 3, "1"));
+    common::deploy(&node, &path);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(hammer(node.gateway_url("/roll/x"), 4, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(&path, echo_manifest("roll", "/roll", 3, "2")).expect("new manifest");
+    let stdout = common::deploy(&node, &path);
+    assert!(stdout.contains("roll version 2 is running (3 instances ready)"), "{stdout}");
+    let detail = node.client().app("roll").await.expect("app");
+    assert_eq!(detail.workloads[0].instances.len(), 3, "old instances are gone: {detail:#?}");
+    assert!(
+        detail.workloads[0].instances.iter().all(|i| i.state == "ready" && i.revision == detail.workloads[0].revision)
+    );
+    // A few more requests, all to the new version.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::SeqCst);
+    let report = load.await.expect("load");
+    assert!(report.failures.is_empty(), "{} failures, e.g. {:?}", report.failures.len(), report.failures.first());
+    let versions: Vec<&str> = report.answers.iter().map(|(_, version)| version.as_str()).collect();
+    assert!(versions.contains(&"1") && versions.contains(&"2"), "traffic moved from v1 to v2");
+    let last_v1 = versions.iter().rposition(|v| *v == "1").expect("v1");
+    let first_v2 = versions.iter().position(|v| *v == "2").expect("v2");
+    assert!(first_v2 < versions.len() - 1 && last_v1 < versions.len(), "answers came from both versions");
+
+    // Redeploying the same bundle changes nothing.
+    let stdout = common::deploy(&node, &path);
+    assert!(stdout.contains("roll is up to date (version 2)"), "{stdout}");
+}
