@@ -44,6 +44,8 @@ pub struct GatewayConfig {
     pub max_connections: u32,
     /// Time a client has to send its request headers. Default 30s.
     pub header_read_timeout: Duration,
+    /// Gateway worker threads, each with its own listener and connections. Default: one per CPU.
+    pub workers: u32,
 }
 
 impl Default for NodeConfig {
@@ -57,7 +59,11 @@ impl Default for NodeConfig {
                 kv: SocketAddr::from(([127, 0, 0, 1], 6380)),
                 cache: SocketAddr::from(([127, 0, 0, 1], 6381)),
             },
-            gateway: GatewayConfig { max_connections: 10_000, header_read_timeout: Duration::from_secs(30) },
+            gateway: GatewayConfig {
+                max_connections: 10_000,
+                header_read_timeout: Duration::from_secs(30),
+                workers: std::thread::available_parallelism().map_or(1, |cpus| cpus.get() as u32),
+            },
             shutdown_timeout: Duration::from_secs(30),
         }
     }
@@ -111,6 +117,12 @@ fn read_config(root: &mut TableReader<'_, '_>) -> NodeConfig {
         }
         if let Some(timeout) = gateway.duration("header_read_timeout") {
             config.gateway.header_read_timeout = timeout;
+        }
+        if let Some(workers) = gateway.count("workers", 256) {
+            if workers == 0 {
+                gateway.report("workers", "\"workers\" must be at least 1", None);
+            }
+            config.gateway.workers = workers;
         }
         gateway.finish();
     }

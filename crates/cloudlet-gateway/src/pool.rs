@@ -1,9 +1,13 @@
-//! Kept-alive HTTP/1 connections to one endpoint.
+//! Kept-alive HTTP/1 connections to one endpoint, one set per gateway worker thread.
+//!
+//! A connection's driver task runs on the worker that opened it, so each worker reuses only its own
+//! connections: a request never wakes another thread.
 //!
 //! A connection is leased for one request and comes back to the pool only when its response body
 //! has been read to the end; a connection whose response was abandoned is closed instead, so a
 //! half-read response can never leak into the next request.
 
+use std::cell::Cell;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -24,17 +28,29 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a just-returned connection may take to be ready for its next request.
 const READY_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Worker slots per endpoint; workers beyond it share slots (correct, just less local).
+const WORKER_SLOTS: usize = 16;
+
 pub(crate) type Sender = http1::SendRequest<RequestBody>;
 
-/// The idle connections of one endpoint.
+thread_local! {
+    static WORKER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks the current thread as gateway worker `index`.
+pub(crate) fn set_worker(index: usize) {
+    WORKER.with(|worker| worker.set(index % WORKER_SLOTS));
+}
+
+/// The idle connections of one endpoint, by worker.
 pub(crate) struct Pool {
     address: SocketAddr,
-    idle: Mutex<Vec<Sender>>,
+    idle: [Mutex<Vec<Sender>>; WORKER_SLOTS],
 }
 
 impl Pool {
     pub(crate) fn new(address: SocketAddr) -> Self {
-        Self { address, idle: Mutex::new(Vec::new()) }
+        Self { address, idle: std::array::from_fn(|_| Mutex::new(Vec::new())) }
     }
 
     /// An idle connection ready for a request, if there is one.
@@ -81,11 +97,15 @@ impl Pool {
 
     /// Closes every idle connection.
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        for slot in &self.idle {
+            slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        }
     }
 
+    /// This worker's idle connections.
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let slot = &self.idle[WORKER.with(Cell::get)];
+        slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -72,13 +72,15 @@ pub async fn run(
     let data_dir = DataDir::open(&config.data_dir)?;
     let token = data_dir.admin_token(config.token.as_deref())?;
 
-    let gateway_listener = bind("gateway", config.listen.gateway).await?;
+    let workers = config.gateway.workers.max(1) as usize;
+    let gateway_listeners = cloudlet_gateway::server::bind(config.listen.gateway, workers)
+        .map_err(|source| NodeError::Bind { service: "gateway", address: config.listen.gateway, source })?;
     let api_listener = bind("api", config.listen.api).await?;
     let kv_listener = bind("kv", config.listen.kv).await?;
     let cache_listener = bind("cache", config.listen.cache).await?;
     let local = |listener: &TcpListener, fallback| listener.local_addr().unwrap_or(fallback);
     let addresses = Ready {
-        gateway: local(&gateway_listener, config.listen.gateway),
+        gateway: gateway_listeners[0].local_addr().unwrap_or(config.listen.gateway),
         api: local(&api_listener, config.listen.api),
         kv: local(&kv_listener, config.listen.kv),
         cache: local(&cache_listener, config.listen.cache),
@@ -114,7 +116,7 @@ pub async fn run(
         ready: Default::default(),
         shutdown: api_shutdown.clone(),
     });
-    let gateway_task = tokio::spawn(gateway.serve(gateway_listener, shutdown.clone(), config.shutdown_timeout));
+    let gateway_task = tokio::spawn(gateway.serve(gateway_listeners, shutdown.clone(), config.shutdown_timeout));
     let api_task = {
         let router = cloudlet_api::router(state.clone());
         let stop = api_shutdown.clone();

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Cloudlet's gateway and nginx in front of the same backend, driven by the same load generator in the
+# same run. Prints requests/s and p50/p99 latency for each, per round and as medians, and the ratio.
+#
+#   scripts/bench/gateway-vs-nginx.sh            # defaults below; override with environment variables
+#   ROUNDS=5 DURATION=20s CONNECTIONS=128 scripts/bench/gateway-vs-nginx.sh
+#
+# The backend is an nginx returning a 12-byte body, run by Cloudlet as a service instance; the nginx
+# proxy points at that same instance. Both proxies get two workers (nginx worker_processes 2, tokio
+# 2 worker threads on this 2-core machine), keep-alive to the backend, and add the same forwarding
+# headers. Needs nginx and wrk (installed with apt-get when missing).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/cloudlet-target}
+
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx wrk >/dev/null
+fi
+(cd "$root" && cargo build --release -q -p cloudlet)
+cloudlet="$CARGO_TARGET_DIR/release/cloudlet"
+
+work=$(mktemp -d /tmp/cloudlet-bench.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -f "$work/proxy.pid" ] && kill "$(cat "$work/proxy.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user root;"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- Cloudlet node and the backend app -------------------------------------------------------------
+RUST_LOG=warn "$cloudlet" serve --data-dir "$work/data" --token bench \
+    --gateway 127.0.0.1:0 --api 127.0.0.1:0 --kv 127.0.0.1:0 --cache 127.0.0.1:0 >"$work/node.out" 2>"$work/node.err" &
+pids+=($!)
+for _ in $(seq 300); do grep -q '^cloudlet ready' "$work/node.out" 2>/dev/null && break; sleep 0.1; done
+ready=$(grep '^cloudlet ready' "$work/node.out") || { cat "$work/node.err"; exit 1; }
+gateway=$(sed 's/.*gateway=\([^ ]*\).*/\1/' <<<"$ready")
+api=$(sed 's/.*api=\([^ ]*\).*/\1/' <<<"$ready")
+export CLOUDLET_API="http://$api" CLOUDLET_TOKEN=bench
+
+mkdir -p "$work/backend"
+cat >"$work/backend/backend.conf.in" <<CONF
+$user_line
+worker_processes 1;
+daemon off;
+pid backend.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    keepalive_timeout 300s;
+    server {
+        listen 127.0.0.1:__PORT__;
+        location / { return 200 "hello world\n"; }
+    }
+}
+CONF
+cat >"$work/backend/cloudlet.toml" <<'TOML'
+name = "bench"
+[[service]]
+name = "backend"
+command = ["sh", "-c", "sed \"s/__PORT__/$PORT/\" backend.conf.in > backend.conf && exec nginx -p \"$PWD\" -e stderr -c \"$PWD/backend.conf\""]
+route = "/"
+TOML
+"$cloudlet" deploy -f "$work/backend/cloudlet.toml" >/dev/null
+backend_port=$("$cloudlet" status bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["workloads"][0]["instances"][0]["port"])')
+
+# --- nginx as the proxy ----------------------------------------------------------------------------
+proxy_port=$(free_port)
+cat >"$work/proxy.conf" <<CONF
+$user_line
+worker_processes 2;
+pid $work/proxy.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream backend {
+        server 127.0.0.1:$backend_port;
+        keepalive 256;
+        keepalive_requests 10000000;
+    }
+    server {
+        listen 127.0.0.1:$proxy_port;
+        keepalive_requests 10000000;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Request-Id \$request_id;
+        }
+    }
+}
+CONF
+nginx -p "$work" -e "$work/proxy-error.log" -c "$work/proxy.conf"
+
+# --- load --------------------------------------------------------------------------------------------
+to_ms() { # wrk latency like 812.00us / 1.23ms / 1.01s
+    python3 -c 'import sys,re; v=sys.argv[1]; n,u=re.match(r"([\d.]+)(\w+)",v).groups(); print(float(n)*{"us":0.001,"ms":1,"s":1000}[u])' "$1"
+}
+run_wrk() { # name url -> "rps p50 p99"
+    local out; out=$(wrk --latency -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$2")
+    if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$1: errors during the run:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
+    local rps p50 p99
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
+    p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+    echo "$rps $p50 $p99"
+}
+curl -sf "http://$gateway/" >/dev/null && curl -sf "http://127.0.0.1:$proxy_port/" >/dev/null
+wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "http://$gateway/" >/dev/null          # warm-up
+wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "http://127.0.0.1:$proxy_port/" >/dev/null
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds, alternating; $(nproc) CPUs, $(uname -r)"
+printf '%-6s %-10s %12s %10s %10s\n' round proxy "req/s" "p50 ms" "p99 ms"
+results=()
+for round in $(seq "$ROUNDS"); do
+    for name in cloudlet nginx; do
+        if [ "$name" = cloudlet ]; then url="http://$gateway/"; else url="http://127.0.0.1:$proxy_port/"; fi
+        read -r rps p50 p99 < <(run_wrk "$name" "$url")
+        printf '%-6s %-10s %12.0f %10.3f %10.3f\n' "$round" "$name" "$rps" "$p50" "$p99"
+        results+=("$name $rps $p50 $p99")
+    done
+done
+printf '%s\n' "${results[@]}" | python3 -c '
+import statistics, sys
+rows = [line.split() for line in sys.stdin if line.strip()]
+med = {}
+for name in ("cloudlet", "nginx"):
+    mine = [list(map(float, r[1:])) for r in rows if r[0] == name]
+    med[name] = [statistics.median(col) for col in zip(*mine)]
+print()
+print("%-10s %12s %10s %10s" % ("median", "req/s", "p50 ms", "p99 ms"))
+for name in ("cloudlet", "nginx"):
+    print("%-10s %12.0f %10.3f %10.3f" % (name, *med[name]))
+print()
+print("throughput ratio cloudlet/nginx: %.2f" % (med["cloudlet"][0] / med["nginx"][0]))
+print("p99 ratio cloudlet/nginx: %.2f" % (med["cloudlet"][2] / med["nginx"][2]))
+'
