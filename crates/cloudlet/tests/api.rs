@@ -137,6 +137,22 @@ async fn status_scale_logs_and_delete_work_from_the_cli() {
     assert!(ok);
     assert!(stdout.contains("version 1 listening"), "{stdout}");
 
+    // `logs -f` delivers lines written after it started.
+    let mut follow = client.logs("demo", 0, true, None).await.expect("follow");
+    common::Http::new().get_json(&node.gateway_url("/demo/slow?ms=1")).await;
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            let line = follow.next().await.expect("stream open").expect("line");
+            if line.text.contains("slow request started") {
+                return line;
+            }
+        }
+    })
+    .await
+    .expect("the new line arrives");
+    assert_eq!(line.stream, "stdout");
+    assert!(line.instance.starts_with("web-"));
+
     let (ok, stdout, _) = cli(&node, &["apps"]);
     assert!(ok && stdout.contains("demo") && stdout.contains("2/2"), "{stdout}");
 

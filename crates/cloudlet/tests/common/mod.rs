@@ -235,45 +235,78 @@ impl Http {
 pub struct LoadReport {
     pub ok: usize,
     pub failures: Vec<String>,
-    /// `instance` and `version` fields of the answers, in order.
+    /// `instance` and `version` fields of the answers, in the order they came back.
     pub answers: Vec<(String, String)>,
 }
 
-/// Sends GETs to `url` from `clients` concurrent loops until `stop` is set.
-pub async fn hammer(url: String, clients: usize, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> LoadReport {
-    use std::sync::atomic::Ordering;
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let url = url.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let http = Http::new();
-                let mut report = LoadReport::default();
-                while !stop.load(Ordering::SeqCst) {
-                    match http.get(&url).await {
-                        Ok((200, body)) => {
-                            report.ok += 1;
-                            if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) {
-                                let field = |name: &str| json[name].as_str().unwrap_or("").to_string();
-                                report.answers.push((field("instance"), field("version")));
+/// Clients sending GETs in loops until stopped.
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<(LoadReport, Vec<(usize, String, String)>)>>,
+}
+
+impl Load {
+    /// Starts `clients` loops sending GETs to `url`.
+    pub fn start(url: String, clients: usize) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks = (0..clients)
+            .map(|_| {
+                let (url, stop, answered) = (url.clone(), stop.clone(), answered.clone());
+                tokio::spawn(async move {
+                    let http = Http::new();
+                    let mut report = LoadReport::default();
+                    let mut answers = Vec::new();
+                    while !stop.load(Ordering::SeqCst) {
+                        let outcome = http.get(&url).await;
+                        let sequence = answered.fetch_add(1, Ordering::SeqCst);
+                        match outcome {
+                            Ok((200, body)) => {
+                                report.ok += 1;
+                                if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) {
+                                    let field = |name: &str| json[name].as_str().unwrap_or("").to_string();
+                                    answers.push((sequence, field("instance"), field("version")));
+                                }
                             }
+                            Ok((status, body)) => {
+                                report.failures.push(format!("{status}: {}", String::from_utf8_lossy(&body)))
+                            }
+                            Err(error) => report.failures.push(error),
                         }
-                        Ok((status, body)) => {
-                            report.failures.push(format!("{status}: {}", String::from_utf8_lossy(&body)))
-                        }
-                        Err(error) => report.failures.push(error),
                     }
-                }
-                report
+                    (report, answers)
+                })
             })
-        })
-        .collect();
-    let mut total = LoadReport::default();
-    for task in tasks {
-        let report = task.await.expect("load task");
-        total.ok += report.ok;
-        total.failures.extend(report.failures);
-        total.answers.extend(report.answers);
+            .collect();
+        Self { stop, answered, tasks }
     }
-    total
+
+    /// Waits until `more` further requests have been answered (successfully or not).
+    pub async fn wait_for(&self, more: usize) {
+        use std::sync::atomic::Ordering;
+        let target = self.answered.load(Ordering::SeqCst) + more;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.answered.load(Ordering::SeqCst) < target {
+            assert!(Instant::now() < deadline, "the load made no progress");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Stops the clients and sums up what they saw.
+    pub async fn finish(self) -> LoadReport {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut total = LoadReport::default();
+        let mut answers = Vec::new();
+        for task in self.tasks {
+            let (report, task_answers) = task.await.expect("load task");
+            total.ok += report.ok;
+            total.failures.extend(report.failures);
+            answers.extend(task_answers);
+        }
+        answers.sort_by_key(|(sequence, _, _)| *sequence);
+        total.answers = answers.into_iter().map(|(_, instance, version)| (instance, version)).collect();
+        total
+    }
 }
