@@ -239,11 +239,14 @@ pub struct LoadReport {
     pub answers: Vec<(String, String)>,
 }
 
+/// An answer's completion order, instance and version.
+type SequencedAnswer = (usize, String, String);
+
 /// Clients sending GETs in loops until stopped.
 pub struct Load {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    tasks: Vec<tokio::task::JoinHandle<(LoadReport, Vec<(usize, String, String)>)>>,
+    tasks: Vec<tokio::task::JoinHandle<(LoadReport, Vec<SequencedAnswer>)>>,
 }
 
 impl Load {
