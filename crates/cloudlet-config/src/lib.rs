@@ -18,6 +18,8 @@ pub mod units;
 
 mod suggest;
 
-pub use manifest::{Manifest, RouteSpec, Scale, ServiceSpec, WorkloadLimits};
+pub use manifest::{
+    Executor, FunctionLimits, FunctionSpec, Manifest, OutboundHost, RouteSpec, Scale, ServiceSpec, WorkloadLimits,
+};
 pub use node::NodeConfig;
 pub use problem::{Location, Problem};

@@ -27,8 +27,136 @@ pub const RESERVED_ENV: &[&str] = &["PORT", "CLOUDLET_APP", "CLOUDLET_WORKLOAD",
 pub struct Manifest {
     /// The app's name: a DNS label, unique on the node.
     pub name: String,
+    /// WebAssembly functions (`[[function]]`), instantiated per request.
+    pub functions: Vec<FunctionSpec>,
     /// Long-running processes (`[[service]]`).
     pub services: Vec<ServiceSpec>,
+}
+
+/// How a function's WebAssembly is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Executor {
+    /// A component exporting `wasi:http/incoming-handler` (what `wasmtime serve` and Spin run).
+    WasiHttp,
+    /// A WASI preview 1 command module run CGI-style: request in environment and stdin, response on stdout.
+    Wagi,
+}
+
+impl Executor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Executor::WasiHttp => "wasi-http",
+            Executor::Wagi => "wagi",
+        }
+    }
+}
+
+/// A serverless function (`[[function]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionSpec {
+    pub name: String,
+    /// Where the `[[function]]` table starts.
+    pub location: Option<Location>,
+    /// The `.wasm` file, relative to the app's files.
+    pub source: String,
+    pub executor: Executor,
+    pub route: Option<RouteSpec>,
+    pub limits: FunctionLimits,
+    /// Outbound HTTP destinations the function may call (`scheme://host[:port]`, `*` wildcards); none by default.
+    pub allowed_outbound_hosts: Vec<OutboundHost>,
+    /// Directories of the app's files the function may read: guest path → bundle directory.
+    pub files: BTreeMap<String, String>,
+    /// Configuration exposed through `wasi:config` (and as environment variables to WAGI modules).
+    pub vars: BTreeMap<String, String>,
+}
+
+/// Limits of one function, enforced per request and per node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FunctionLimits {
+    /// Linear memory one instance may grow to. Default 128 MiB, at most [`MAX_FUNCTION_MEMORY`].
+    pub memory: u64,
+    /// Wall-clock time for one request, from arrival to the end of the response. Default 30s.
+    pub timeout: Duration,
+    /// Largest request body. Default 10 MiB.
+    pub body: u64,
+    /// Instances running at once on this node. Default 64.
+    pub instances: u32,
+    /// Requests waiting for an instance beyond `instances`; more are refused with 503. Default 128.
+    pub queue: u32,
+}
+
+impl Default for FunctionLimits {
+    fn default() -> Self {
+        Self { memory: 128 << 20, timeout: Duration::from_secs(30), body: 10 << 20, instances: 64, queue: 128 }
+    }
+}
+
+/// Largest linear memory a function may ask for.
+pub const MAX_FUNCTION_MEMORY: u64 = 4 << 30;
+
+/// An allowed outbound destination: `scheme://host[:port]`, where each part may be `*`
+/// and a host may start with `*.` for any subdomain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboundHost {
+    /// `http`, `https` or `*`.
+    pub scheme: String,
+    /// Lower-case host, `*`, or `*.example.com`.
+    pub host: String,
+    /// A port, or `None` for any port when written `*`, or the scheme's default when omitted.
+    pub port: Option<u16>,
+    pub any_port: bool,
+}
+
+impl OutboundHost {
+    /// Parses `scheme://host[:port]`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (scheme, rest) =
+            text.split_once("://").ok_or_else(|| format!("\"{text}\" needs a scheme, like https://{text}"))?;
+        if !matches!(scheme, "http" | "https" | "*") {
+            return Err(format!("\"{text}\": the scheme must be http, https or *"));
+        }
+        if rest.contains('/') || rest.contains('?') || rest.is_empty() {
+            return Err(format!("\"{text}\": write only scheme://host[:port], without a path"));
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => (host, Some(port)),
+            _ => (rest, None),
+        };
+        let (port, any_port) = match port {
+            None => (None, false),
+            Some("*") => (None, true),
+            Some(number) => {
+                (Some(number.parse::<u16>().map_err(|_| format!("\"{text}\": bad port \"{number}\""))?), false)
+            }
+        };
+        let host = host.to_ascii_lowercase();
+        let name = host.strip_prefix("*.").unwrap_or(&host);
+        let valid = host == "*"
+            || (!name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':')));
+        if !valid {
+            return Err(format!("\"{text}\": bad host \"{host}\""));
+        }
+        Ok(Self { scheme: scheme.to_string(), host, port, any_port })
+    }
+
+    /// True when a request to `scheme://host:port` is allowed by this entry.
+    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let scheme_ok = self.scheme == "*" || self.scheme.eq_ignore_ascii_case(scheme);
+        let host = host.to_ascii_lowercase();
+        let host_ok = match self.host.strip_prefix("*.") {
+            _ if self.host == "*" => true,
+            Some(domain) => {
+                host.len() > domain.len() + 1
+                    && host.ends_with(domain)
+                    && host[..host.len() - domain.len()].ends_with('.')
+            }
+            None => self.host == host,
+        };
+        let default_port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+        let port_ok = self.any_port || self.port.unwrap_or(default_port) == port;
+        scheme_ok && host_ok && port_ok
+    }
 }
 
 /// A supervised process (`[[service]]`).
@@ -127,7 +255,13 @@ impl Manifest {
 
     /// Every route of the app with the workload it leads to.
     pub fn routes(&self) -> impl Iterator<Item = (&str, &RouteSpec)> {
-        self.services.iter().filter_map(|service| service.route.as_ref().map(|route| (service.name.as_str(), route)))
+        let functions = self.functions.iter().filter_map(|f| f.route.as_ref().map(|route| (f.name.as_str(), route)));
+        let services = self.services.iter().filter_map(|s| s.route.as_ref().map(|route| (s.name.as_str(), route)));
+        functions.chain(services)
+    }
+
+    pub fn function(&self, name: &str) -> Option<&FunctionSpec> {
+        self.functions.iter().find(|function| function.name == name)
     }
 
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
@@ -142,31 +276,132 @@ fn hint(text: &str) -> Option<String> {
 fn read_manifest(root: &mut TableReader<'_, '_>) -> Manifest {
     let name = root.required_string("name", "add a line like name = \"my-app\" at the top").unwrap_or_default();
     check_dns_label(root, "name", &name);
-    let tables = root.tables("service");
-    if tables.is_empty() {
-        root.report("service", "the manifest declares no workloads", hint("add a [[service]] section"));
+    let function_tables = root.tables("function");
+    let service_tables = root.tables("service");
+    if function_tables.is_empty() && service_tables.is_empty() {
+        root.report(
+            "service",
+            "the manifest declares no workloads",
+            hint("add a [[function]] or a [[service]] section"),
+        );
     }
-    let mut services: Vec<ServiceSpec> = Vec::with_capacity(tables.len());
+    let mut names: Vec<String> = Vec::new();
     let mut routes: HashMap<(Option<String>, String), String> = HashMap::new();
-    for mut table in tables {
-        let service = read_service(&mut table);
-        if services.iter().any(|other| other.name == service.name) {
+    let mut check_unique = |table: &TableReader<'_, '_>, name: &str, route: Option<&RouteSpec>| {
+        if names.iter().any(|other| other == name) {
             table.report(
                 "name",
-                format!("duplicate workload name \"{}\"", service.name),
+                format!("duplicate workload name \"{name}\""),
                 hint("each workload needs its own name"),
             );
         }
-        if let Some(route) = &service.route
-            && let Some(other) = routes.insert((route.host.clone(), route.path.clone()), service.name.clone())
-        {
-            let message = format!("route \"{}\" is already used by workload \"{other}\"", route.display());
-            table.report("route", message, hint("give each workload its own path or host"));
+        names.push(name.to_string());
+        if let Some(route) = route {
+            if let Some(other) = routes.insert((route.host.clone(), route.path.clone()), name.to_string()) {
+                let message = format!("route \"{}\" is already used by workload \"{other}\"", route.display());
+                table.report("route", message, hint("give each workload its own path or host"));
+            }
         }
+    };
+    let mut functions = Vec::with_capacity(function_tables.len());
+    for mut table in function_tables {
+        let function = read_function(&mut table);
+        check_unique(&table, &function.name, function.route.as_ref());
+        table.finish();
+        functions.push(function);
+    }
+    let mut services: Vec<ServiceSpec> = Vec::with_capacity(service_tables.len());
+    for mut table in service_tables {
+        let service = read_service(&mut table);
+        check_unique(&table, &service.name, service.route.as_ref());
         table.finish();
         services.push(service);
     }
-    Manifest { name, services }
+    Manifest { name, functions, services }
+}
+
+fn read_function(table: &mut TableReader<'_, '_>) -> FunctionSpec {
+    let name = table.required_string("name", "add name = \"hello\"").unwrap_or_default();
+    check_dns_label(table, "name", &name);
+    let source = table.required_string("source", "e.g. source = \"hello.wasm\"").unwrap_or_default();
+    if !source.is_empty() && !is_bundle_path(&source) {
+        table.report("source", format!("\"{source}\" must be a relative path inside the app's directory"), None);
+    }
+    let executor = match table.string("executor").as_deref() {
+        None | Some("wasi-http") => Executor::WasiHttp,
+        Some("wagi") => Executor::Wagi,
+        Some(other) => {
+            table.report(
+                "executor",
+                format!("unknown executor \"{other}\""),
+                hint("use \"wasi-http\" (components) or \"wagi\" (WASI command modules)"),
+            );
+            Executor::WasiHttp
+        }
+    };
+    let route = read_route(table);
+    let limits = read_function_limits(table);
+    let mut allowed_outbound_hosts = Vec::new();
+    for entry in table.string_array("allowed_outbound_hosts").unwrap_or_default() {
+        match OutboundHost::parse(&entry) {
+            Ok(host) => allowed_outbound_hosts.push(host),
+            Err(message) => table.report(
+                "allowed_outbound_hosts",
+                message,
+                hint("e.g. [\"https://api.example.com\", \"http://127.0.0.1:*\"]"),
+            ),
+        }
+    }
+    let files = table.string_map("files").unwrap_or_default();
+    for (guest, host) in &files {
+        if !guest.starts_with('/') {
+            table.report("files", format!("guest path \"{guest}\" must be absolute, like \"/static\""), None);
+        }
+        if !is_bundle_path(host) && host != "." {
+            table.report("files", format!("\"{host}\" must be a relative directory inside the app's files"), None);
+        }
+    }
+    let vars = table.string_map("vars").unwrap_or_default();
+    FunctionSpec {
+        name,
+        location: table.location(),
+        source,
+        executor,
+        route,
+        limits,
+        allowed_outbound_hosts,
+        files,
+        vars,
+    }
+}
+
+fn read_function_limits(table: &mut TableReader<'_, '_>) -> FunctionLimits {
+    let defaults = FunctionLimits::default();
+    let Some(mut limits) = table.table("limits") else { return defaults };
+    let memory = limits.size("memory").unwrap_or(defaults.memory);
+    let timeout = limits.duration("timeout").unwrap_or(defaults.timeout);
+    let body = limits.size("body").unwrap_or(defaults.body);
+    let instances = limits.count("instances", 10_000).unwrap_or(defaults.instances);
+    let queue = limits.count("queue", 1_000_000).unwrap_or(defaults.queue);
+    if memory < 64 << 10 || memory > MAX_FUNCTION_MEMORY {
+        limits.report("memory", "\"memory\" must be between 64KiB and 4GiB", None);
+    }
+    if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        limits.report("timeout", "\"timeout\" must be between 1ms and 1h", None);
+    }
+    if body > MAX_BODY_LIMIT {
+        limits.report("body", "\"body\" may be at most 1GiB", None);
+    }
+    if instances == 0 {
+        limits.report("instances", "\"instances\" must be at least 1", None);
+    }
+    limits.finish();
+    FunctionLimits { memory, timeout, body, instances, queue }
+}
+
+/// A relative path that stays inside the bundle.
+fn is_bundle_path(path: &str) -> bool {
+    !path.is_empty() && !path.starts_with('/') && !path.split('/').any(|segment| segment == "..")
 }
 
 fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {

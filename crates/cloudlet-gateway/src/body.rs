@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 
 use crate::pool::Lease;
 
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request body forwarded upstream.
 pub(crate) enum RequestBody {
@@ -55,13 +55,26 @@ pub struct ResponseBody {
 enum Kind {
     /// A body the gateway made itself (errors).
     Full(Option<Bytes>),
+    /// A streamed body made in this process (functions).
+    Boxed(http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>),
     /// An upstream body; the lease returns the connection to its pool once the body is complete.
     Upstream { body: Incoming, lease: Option<Lease> },
 }
 
 impl ResponseBody {
-    pub(crate) fn full(bytes: impl Into<Bytes>) -> Self {
+    /// A body of known bytes.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
         Self { kind: Kind::Full(Some(bytes.into())) }
+    }
+
+    /// A streamed body; an error ends the response abruptly.
+    pub fn streamed<B>(body: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        use http_body_util::BodyExt;
+        Self { kind: Kind::Boxed(body.map_err(Into::into).boxed_unsync()) }
     }
 
     pub(crate) fn upstream(body: Incoming, lease: Lease) -> Self {
@@ -71,13 +84,14 @@ impl ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.get_mut().kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|bytes| Ok(Frame::data(bytes)))),
+            Kind::Boxed(body) => Pin::new(body).poll_frame(cx),
             Kind::Upstream { body, lease } => {
-                let polled = Pin::new(body).poll_frame(cx);
+                let polled = Pin::new(body).poll_frame(cx).map_err(Into::into);
                 match &polled {
                     Poll::Ready(None) => {
                         if let Some(lease) = lease.take() {
@@ -95,6 +109,7 @@ impl Body for ResponseBody {
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
+            Kind::Boxed(body) => body.is_end_stream(),
             Kind::Upstream { body, .. } => body.is_end_stream(),
         }
     }
@@ -103,6 +118,7 @@ impl Body for ResponseBody {
         match &self.kind {
             Kind::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
+            Kind::Boxed(body) => body.size_hint(),
             Kind::Upstream { body, .. } => body.size_hint(),
         }
     }

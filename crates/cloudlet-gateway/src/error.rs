@@ -62,13 +62,19 @@ impl GatewayError {
     }
 
     pub(crate) fn into_response(self) -> Response<ResponseBody> {
-        let body = serde_json::json!({ "error": { "code": self.code(), "message": self.message() } });
-        let mut response = Response::new(ResponseBody::full(body.to_string()));
-        *response.status_mut() = self.status();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let mut response = error_response(self.status(), self.code(), &self.message());
         if matches!(self, GatewayError::NoHealthyInstance { .. }) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
+}
+
+/// A JSON error answer, `{"error": {"code": ..., "message": ...}}`, the shape every Cloudlet error has.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response<ResponseBody> {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    let mut response = Response::new(ResponseBody::full(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }

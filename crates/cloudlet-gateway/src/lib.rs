@@ -23,7 +23,9 @@ pub mod routes;
 pub mod server;
 pub mod upstream;
 
+pub use body::{BoxError, ResponseBody};
+pub use error::error_response;
 pub use metrics::GatewayMetrics;
-pub use routes::{RouteConfig, RouteTable};
+pub use routes::{HandlerFuture, RequestHandler, RouteConfig, RouteTable, Target};
 pub use server::{Gateway, GatewayLimits};
 pub use upstream::{Endpoint, Upstream};

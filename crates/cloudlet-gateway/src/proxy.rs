@@ -26,8 +26,8 @@ use crate::error::GatewayError;
 use crate::metrics::{GatewayMetrics, RetryReason};
 use crate::pool::Lease;
 use crate::request_id;
-use crate::routes::{ActiveRoute, RouteTable, request_host};
-use crate::upstream::InFlight;
+use crate::routes::{ActiveRoute, RouteTable, Target, request_host};
+use crate::upstream::{InFlight, Upstream};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -47,12 +47,26 @@ pub(crate) async fn handle(
         metrics.unrouted(404);
         return with_request_id(GatewayError::NoRoute.into_response(), request_id);
     };
-    let limit = route.config.timeout;
-    let outcome = tokio::time::timeout(limit, forward(&route, request, client, &request_id)).await;
-    let response = match outcome {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) => error.into_response(),
-        Err(_) => GatewayError::Timeout { limit }.into_response(),
+    let response = match &route.config.target {
+        Target::Proxy(upstream) => {
+            let limit = route.config.timeout;
+            let outcome = tokio::time::timeout(limit, forward(&route, upstream, request, client, &request_id)).await;
+            match outcome {
+                Ok(Ok(response)) => response,
+                Ok(Err(error)) => error.into_response(),
+                Err(_) => GatewayError::Timeout { limit }.into_response(),
+            }
+        }
+        Target::Handler(handler) => {
+            let max_body = route.config.max_body;
+            if declared_length(request.headers()).is_some_and(|length| length > max_body) {
+                GatewayError::BodyTooLarge { limit: max_body }.into_response()
+            } else {
+                let mut request = request;
+                request.headers_mut().insert(X_REQUEST_ID.clone(), request_id.clone());
+                handler.handle(request, client).await
+            }
+        }
     };
     route.metrics.record(response.status().as_u16(), started.elapsed());
     with_request_id(response, request_id)
@@ -65,6 +79,7 @@ fn with_request_id(mut response: Response<ResponseBody>, request_id: HeaderValue
 
 async fn forward(
     route: &ActiveRoute,
+    upstream: &Upstream,
     request: Request<Incoming>,
     client: SocketAddr,
     request_id: &HeaderValue,
@@ -81,7 +96,6 @@ async fn forward(
     let body = if bodiless { RequestBody::Empty } else { RequestBody::Client(Limited::new(body, clamp(max_body))) };
     let request = Request::from_parts(parts, body);
 
-    let upstream = &route.config.upstream;
     let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
     let first = upstream.pick(None).ok_or_else(no_instance)?;
     let failed = first.endpoint().clone();

@@ -5,8 +5,16 @@
 //! `/apix`); at equal length a route for the request's host beats a route for any host. Matching is a
 //! pure function ([`select`]); the table swaps whole snapshots so readers never wait on writers.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::body::ResponseBody;
 
 use crate::metrics::{GatewayMetrics, RouteMetrics};
 use crate::upstream::Upstream;
@@ -25,7 +33,25 @@ pub struct RouteConfig {
     /// Largest request body accepted.
     pub max_body: u64,
     /// Where requests go.
-    pub upstream: Arc<Upstream>,
+    pub target: Target,
+}
+
+/// What serves a route.
+#[derive(Clone)]
+pub enum Target {
+    /// Instances listening on ports, reached over HTTP.
+    Proxy(Arc<Upstream>),
+    /// Code in this process (WebAssembly functions), called directly. It enforces its own timeout.
+    Handler(Arc<dyn RequestHandler>),
+}
+
+/// The future a [`RequestHandler`] answers with.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>;
+
+/// Something in this process that answers requests.
+pub trait RequestHandler: Send + Sync {
+    /// Answers `request` from `client`; errors are answered, not returned.
+    fn handle(&self, request: Request<Incoming>, client: SocketAddr) -> HandlerFuture;
 }
 
 /// An installed route with its metric handles.

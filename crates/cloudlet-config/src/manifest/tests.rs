@@ -150,3 +150,89 @@ fn scale_defaults_follow_min() {
     let manifest = Manifest::parse(text).expect("valid");
     assert_eq!(manifest.services[0].scale.max, 1);
 }
+
+#[test]
+fn functions_read_with_their_defaults_and_share_names_and_routes_with_services() {
+    let text = r#"name = "shop"
+[[function]]
+name = "hello"
+source = "hello.wasm"
+route = "/hello"
+allowed_outbound_hosts = ["https://api.example.com", "http://127.0.0.1:*"]
+files = { "/static" = "static" }
+vars = { greeting = "hi" }
+limits = { memory = "32MiB", timeout = "2s", instances = 4, queue = 8 }
+
+[[function]]
+name = "cgi"
+source = "bin/cgi.wasm"
+executor = "wagi"
+route = "/cgi"
+"#;
+    let manifest = Manifest::parse(text).expect("valid");
+    let hello = manifest.function("hello").expect("hello");
+    assert_eq!(hello.executor, Executor::WasiHttp);
+    assert_eq!(hello.limits.memory, 32 << 20);
+    assert_eq!(hello.limits.timeout, Duration::from_secs(2));
+    assert_eq!(hello.limits.instances, 4);
+    assert_eq!(hello.limits.body, FunctionLimits::default().body);
+    assert_eq!(hello.files.get("/static").map(String::as_str), Some("static"));
+    assert_eq!(hello.vars.get("greeting").map(String::as_str), Some("hi"));
+    assert_eq!(hello.allowed_outbound_hosts.len(), 2);
+    let cgi = manifest.function("cgi").expect("cgi");
+    assert_eq!(cgi.executor, Executor::Wagi);
+    assert_eq!(cgi.limits, FunctionLimits::default());
+    assert_eq!(manifest.routes().count(), 2);
+
+    let clash = "name = \"a\"\n[[function]]\nname = \"x\"\nsource = \"x.wasm\"\nroute = \"/x\"\n[[service]]\nname = \"x\"\ncommand = [\"y\"]\nroute = \"/x\"\n";
+    let messages: Vec<String> = problems(clash).into_iter().map(|p| p.message).collect();
+    assert!(messages.contains(&"duplicate workload name \"x\"".to_string()), "{messages:?}");
+    assert!(messages.contains(&"route \"/x\" is already used by workload \"x\"".to_string()), "{messages:?}");
+}
+
+#[test]
+fn bad_function_fields_are_reported() {
+    let text = r#"name = "a"
+[[function]]
+name = "f"
+source = "../outside.wasm"
+executor = "docker"
+allowed_outbound_hosts = ["example.com", "ftp://x.example", "https://ok.example/path"]
+files = { "static" = "/etc" }
+limits = { memory = "64GiB", instances = 0 }
+"#;
+    let found = problems(text);
+    let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(found.len(), 9, "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("must be a relative path inside")));
+    assert!(messages.iter().any(|m| m.contains("unknown executor \"docker\"")));
+    assert!(messages.iter().any(|m| m.contains("needs a scheme")));
+    assert!(messages.iter().any(|m| m.contains("the scheme must be http, https or *")));
+    assert!(messages.iter().any(|m| m.contains("without a path")));
+    assert!(messages.iter().any(|m| m.contains("guest path \"static\" must be absolute")));
+    assert!(messages.iter().any(|m| m.contains("\"/etc\" must be a relative directory")));
+    assert!(messages.iter().any(|m| m.contains("\"memory\" must be between")));
+    assert!(messages.iter().any(|m| m.contains("\"instances\" must be at least 1")));
+}
+
+#[test]
+fn outbound_hosts_match_scheme_host_and_port() {
+    let exact = OutboundHost::parse("https://api.example.com").expect("valid");
+    assert!(exact.allows("https", "API.example.com", 443));
+    assert!(!exact.allows("http", "api.example.com", 80));
+    assert!(!exact.allows("https", "api.example.com", 8443));
+    assert!(!exact.allows("https", "evil-api.example.com", 443));
+
+    let wildcard = OutboundHost::parse("http://*.example.com:*").expect("valid");
+    assert!(wildcard.allows("http", "a.example.com", 8080));
+    assert!(wildcard.allows("http", "a.b.example.com", 1));
+    assert!(!wildcard.allows("http", "example.com", 80));
+    assert!(!wildcard.allows("http", "notexample.com", 80));
+
+    let local = OutboundHost::parse("*://127.0.0.1:8080").expect("valid");
+    assert!(local.allows("http", "127.0.0.1", 8080));
+    assert!(local.allows("https", "127.0.0.1", 8080));
+    assert!(!local.allows("http", "127.0.0.1", 8081));
+
+    assert!(OutboundHost::parse("*://*:*").expect("valid").allows("http", "anything", 1));
+}
