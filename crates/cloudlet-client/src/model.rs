@@ -35,6 +35,25 @@ pub struct AppDetail {
     pub deployed_at_ms: u64,
     pub routes: Vec<Route>,
     pub workloads: Vec<Workload>,
+    #[serde(default)]
+    pub functions: Vec<FunctionStats>,
+}
+
+/// A function and what it has done since the node started.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FunctionStats {
+    pub name: String,
+    pub executor: String,
+    pub source: String,
+    pub invocations: u64,
+    pub server_errors: u64,
+    pub traps: u64,
+    pub timeouts: u64,
+    pub memory_exceeded: u64,
+    pub busy: u64,
+    pub instances_in_use: usize,
+    pub waiting: usize,
+    pub max_instances: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]

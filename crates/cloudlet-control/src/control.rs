@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cloudlet_config::manifest::MAX_REPLICAS;
-use cloudlet_config::{Manifest, Problem, ServiceSpec, problem};
-use cloudlet_gateway::{RouteConfig, RouteTable};
-use cloudlet_runtime::logs::AppLogs;
+use cloudlet_config::{FunctionSpec, Manifest, Problem, ServiceSpec, problem};
+use cloudlet_functions::{Function, FunctionEngine, FunctionMetrics, LogSink, OutputStream, Prepared};
+use cloudlet_gateway::{RouteConfig, RouteTable, Target};
+use cloudlet_runtime::logs::{AppLogs, Stream};
 use cloudlet_runtime::{Runtime, ServiceDeployment, ServiceRun, WorkloadStatus};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -27,26 +28,42 @@ pub struct Control {
     store: Arc<dyn MetadataStore>,
     runtime: Arc<Runtime>,
     routes: Arc<RouteTable>,
+    wasm: Arc<FunctionEngine>,
+    function_metrics: FunctionMetrics,
     limits: BundleLimits,
     apps: Mutex<BTreeMap<String, Deployed>>,
 }
 
-/// An app as it runs: its record and its parsed manifest.
+/// What the control plane needs from the rest of the node.
+pub struct ControlParts {
+    pub apps_dir: PathBuf,
+    pub store: Arc<dyn MetadataStore>,
+    pub runtime: Arc<Runtime>,
+    pub routes: Arc<RouteTable>,
+    pub wasm: Arc<FunctionEngine>,
+    pub function_metrics: FunctionMetrics,
+    pub limits: BundleLimits,
+}
+
+/// An app as it runs: its record, its parsed manifest and its functions.
 struct Deployed {
     record: AppRecord,
     manifest: Manifest,
+    functions: BTreeMap<String, Arc<Function>>,
 }
 
 impl Control {
-    /// A control plane keeping app files under `apps_dir`.
-    pub fn new(
-        apps_dir: PathBuf,
-        store: Arc<dyn MetadataStore>,
-        runtime: Arc<Runtime>,
-        routes: Arc<RouteTable>,
-        limits: BundleLimits,
-    ) -> Self {
-        Self { apps_dir, store, runtime, routes, limits, apps: Mutex::new(BTreeMap::new()) }
+    pub fn new(parts: ControlParts) -> Self {
+        Self {
+            apps_dir: parts.apps_dir,
+            store: parts.store,
+            runtime: parts.runtime,
+            routes: parts.routes,
+            wasm: parts.wasm,
+            function_metrics: parts.function_metrics,
+            limits: parts.limits,
+            apps: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// Largest bundle accepted, in bytes.
@@ -66,13 +83,23 @@ impl Control {
                     continue;
                 }
             };
-            if !self.files_dir(&record).is_dir() {
+            let files = self.files_dir(&record);
+            if !files.is_dir() {
                 warn!(app = %record.name, "files of the app are missing from the data dir; app not started");
                 continue;
             }
-            self.activate(&record, &manifest);
+            let prepared = match self.prepare_functions(&manifest, &files).await {
+                Ok(prepared) => prepared,
+                Err(problems) => {
+                    let first = problems.first().map(|problem| problem.message.clone()).unwrap_or_default();
+                    warn!(app = %record.name, problem = %first, "functions of the app no longer load; app not started");
+                    continue;
+                }
+            };
+            let functions = self.functions(&record.name, &manifest, prepared, &files);
+            self.activate(&record, &manifest, &functions);
             info!(app = %record.name, version = record.version, "app restored");
-            apps.insert(record.name.clone(), Deployed { record, manifest });
+            apps.insert(record.name.clone(), Deployed { record, manifest, functions });
         }
         Ok(apps.len())
     }
@@ -98,17 +125,33 @@ impl Control {
     async fn deploy_unpacked(&self, staging: &Path, unpacked: Unpacked) -> Result<DeployOutcome, ControlError> {
         let manifest = Manifest::parse(&unpacked.manifest).map_err(ControlError::InvalidManifest)?;
         let mut problems = missing_programs(&manifest, staging);
+        problems.extend(missing_files(&manifest, staging));
         let mut apps = self.apps.lock().await;
         problems.extend(route_conflicts(&manifest, &apps));
+        let name = manifest.name.clone();
+        let previous = apps.get(&name).map(|deployed| deployed.record.clone());
+        if problems.is_empty() {
+            if let Some(previous) = previous.as_ref().filter(|previous| previous.digest == unpacked.digest) {
+                let deployed = &apps[&name];
+                let detail = self.detail(previous, &deployed.manifest, &deployed.functions);
+                return Ok(DeployOutcome { changed: false, app: detail });
+            }
+        }
+        // Compile before anything is stored or started: a function that does not fit fails the deploy.
+        let prepared = if problems.is_empty() {
+            match self.prepare_functions(&manifest, staging).await {
+                Ok(prepared) => prepared,
+                Err(found) => {
+                    problems.extend(found);
+                    BTreeMap::new()
+                }
+            }
+        } else {
+            BTreeMap::new()
+        };
         if !problems.is_empty() {
             problem::sort(&mut problems);
             return Err(ControlError::InvalidManifest(problems));
-        }
-        let name = manifest.name.clone();
-        let previous = apps.get(&name).map(|deployed| deployed.record.clone());
-        if let Some(previous) = previous.as_ref().filter(|previous| previous.digest == unpacked.digest) {
-            let detail = self.detail(previous, &apps[&name].manifest);
-            return Ok(DeployOutcome { changed: false, app: detail });
         }
         let record = AppRecord {
             name: name.clone(),
@@ -127,10 +170,11 @@ impl Control {
             std::fs::rename(staging, &files_dir).map_err(bundle::BundleError::Io)?;
         }
         self.store.put(record.clone()).await?;
-        self.activate(&record, &manifest);
+        let functions = self.functions(&name, &manifest, prepared, &files_dir);
+        self.activate(&record, &manifest, &functions);
         info!(app = %name, version = record.version, "app deployed");
-        let detail = self.detail(&record, &manifest);
-        apps.insert(name.clone(), Deployed { record, manifest });
+        let detail = self.detail(&record, &manifest, &functions);
+        apps.insert(name.clone(), Deployed { record, manifest, functions });
         let keep: Vec<PathBuf> =
             [Some(files_dir), previous.map(|previous| self.files_dir(&previous))].into_iter().flatten().collect();
         remove_other_versions(&self.apps_dir.join(&name), &keep);
@@ -142,12 +186,12 @@ impl Control {
         let apps = self.apps.lock().await;
         apps.values()
             .map(|deployed| {
-                let detail = self.detail(&deployed.record, &deployed.manifest);
+                let detail = self.detail(&deployed.record, &deployed.manifest, &deployed.functions);
                 AppSummary {
                     name: detail.name,
                     version: detail.version,
                     phase: detail.phase,
-                    workloads: detail.workloads.len(),
+                    workloads: detail.workloads.len() + detail.functions.len(),
                     instances_ready: detail.workloads.iter().map(|w| w.status.ready).sum(),
                     instances_desired: detail.workloads.iter().map(|w| w.status.desired).sum(),
                     routes: detail.routes.into_iter().map(|route| route.route).collect(),
@@ -161,7 +205,7 @@ impl Control {
     pub async fn get(&self, name: &str) -> Result<AppDetail, ControlError> {
         let apps = self.apps.lock().await;
         let deployed = apps.get(name).ok_or_else(|| ControlError::AppNotFound(name.to_string()))?;
-        Ok(self.detail(&deployed.record, &deployed.manifest))
+        Ok(self.detail(&deployed.record, &deployed.manifest, &deployed.functions))
     }
 
     /// Stops an app's instances, forgets it and removes its files.
@@ -190,6 +234,11 @@ impl Control {
         let mut apps = self.apps.lock().await;
         let deployed = apps.get_mut(name).ok_or_else(|| ControlError::AppNotFound(name.to_string()))?;
         let Some(spec) = deployed.manifest.service(workload) else {
+            if deployed.manifest.function(workload).is_some() {
+                return Err(ControlError::InvalidScale(format!(
+                    "\"{workload}\" is a function: its instances are made per request; set limits.instances instead"
+                )));
+            }
             return Err(ControlError::WorkloadNotFound { app: name.to_string(), workload: workload.to_string() });
         };
         let bounds = ScaleOverride { min, max };
@@ -199,7 +248,7 @@ impl Control {
         self.store.put(record.clone()).await?;
         deployed.record = record;
         self.runtime.scale(name, workload, replicas);
-        Ok(self.detail(&deployed.record, &deployed.manifest))
+        Ok(self.detail(&deployed.record, &deployed.manifest, &deployed.functions))
     }
 
     /// The logs of an app.
@@ -211,8 +260,71 @@ impl Control {
         self.runtime.logs(name).ok_or_else(|| ControlError::AppNotFound(name.to_string()))
     }
 
+    /// Checks and compiles every function of `manifest` from `files`; problems carry the function's line.
+    async fn prepare_functions(
+        &self,
+        manifest: &Manifest,
+        files: &Path,
+    ) -> Result<BTreeMap<String, Prepared>, Vec<Problem>> {
+        let mut prepared = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (index, spec) in manifest.functions.iter().enumerate() {
+            let problem = |message: String| Problem::new(spec.location, format!("function[{index}].source"), message);
+            let path = files.join(&spec.source);
+            let bytes = match tokio::fs::read(&path).await {
+                Ok(bytes) => bytes,
+                Err(_) => {
+                    let message = format!(
+                        "function \"{}\" has source \"{}\", which is not in the bundle",
+                        spec.name, spec.source
+                    );
+                    problems.push(problem(message).with_hint("deploy from the directory that holds it"));
+                    continue;
+                }
+            };
+            match cloudlet_functions::prepare(self.wasm.clone(), spec.executor, spec.source.clone(), bytes).await {
+                Ok((code, report)) => {
+                    info!(app = %manifest.name, function = %spec.name, cache = ?report.cache, elapsed_ms = report.elapsed.as_millis() as u64, "function prepared");
+                    prepared.insert(spec.name.clone(), code);
+                }
+                Err(message) => problems.push(problem(format!("function \"{}\": {message}", spec.name))),
+            }
+        }
+        if problems.is_empty() { Ok(prepared) } else { Err(problems) }
+    }
+
+    /// Builds the app's functions, writing their output to the app's logs.
+    fn functions(
+        &self,
+        app: &str,
+        manifest: &Manifest,
+        mut prepared: BTreeMap<String, Prepared>,
+        files: &Path,
+    ) -> BTreeMap<String, Arc<Function>> {
+        let logs = self.runtime.app_logs(app);
+        manifest
+            .functions
+            .iter()
+            .filter_map(|spec: &FunctionSpec| {
+                let code = prepared.remove(&spec.name)?;
+                let ring = logs.ring(&spec.name);
+                let sink: LogSink = Arc::new(move |stream, line| {
+                    let stream = match stream {
+                        OutputStream::Stdout => Stream::Stdout,
+                        OutputStream::Stderr => Stream::Stderr,
+                        OutputStream::System => Stream::System,
+                    };
+                    ring.push(stream, line);
+                });
+                let function =
+                    Function::new(app, spec.clone(), self.wasm.clone(), code, &self.function_metrics, sink, files);
+                Some((spec.name.clone(), Arc::new(function)))
+            })
+            .collect()
+    }
+
     /// Hands an app to the runtime and installs its routes.
-    fn activate(&self, record: &AppRecord, manifest: &Manifest) {
+    fn activate(&self, record: &AppRecord, manifest: &Manifest, functions: &BTreeMap<String, Arc<Function>>) {
         let workdir = self.files_dir(record);
         let runs = manifest
             .services
@@ -228,7 +340,7 @@ impl Control {
             })
             .collect();
         let upstreams = self.runtime.apply(&record.name, runs);
-        let routes = manifest
+        let mut routes: Vec<RouteConfig> = manifest
             .services
             .iter()
             .filter_map(|spec| {
@@ -240,14 +352,32 @@ impl Control {
                     path: route.path.clone(),
                     timeout: spec.limits.timeout,
                     max_body: spec.limits.body,
-                    upstream: upstreams.get(&spec.name)?.clone(),
+                    target: Target::Proxy(upstreams.get(&spec.name)?.clone()),
                 })
             })
             .collect();
+        routes.extend(manifest.functions.iter().filter_map(|spec| {
+            let route = spec.route.as_ref()?;
+            let function = functions.get(&spec.name)?.clone();
+            Some(RouteConfig {
+                app: record.name.clone(),
+                workload: spec.name.clone(),
+                host: route.host.clone(),
+                path: route.path.clone(),
+                timeout: spec.limits.timeout,
+                max_body: spec.limits.body,
+                target: Target::Handler(function),
+            })
+        }));
         self.routes.set_app_routes(&record.name, routes);
     }
 
-    fn detail(&self, record: &AppRecord, manifest: &Manifest) -> AppDetail {
+    fn detail(
+        &self,
+        record: &AppRecord,
+        manifest: &Manifest,
+        functions: &BTreeMap<String, Arc<Function>>,
+    ) -> AppDetail {
         let statuses: Vec<WorkloadStatus> = self.runtime.status(&record.name).unwrap_or_default();
         let workloads: Vec<WorkloadView> = statuses
             .into_iter()
@@ -272,6 +402,7 @@ impl Control {
             deployed_at_ms: record.deployed_at_ms,
             routes,
             workloads,
+            functions: functions.values().map(|function| function.stats()).collect(),
         }
     }
 
@@ -319,6 +450,26 @@ fn missing_programs(manifest: &Manifest, files: &Path) -> Vec<Problem> {
             )
         })
         .collect()
+}
+
+/// Directories granted to functions (`files`) must be in the bundle.
+fn missing_files(manifest: &Manifest, files: &Path) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (index, spec) in manifest.functions.iter().enumerate() {
+        for (guest, host) in &spec.files {
+            if !files.join(host).is_dir() {
+                problems.push(Problem::new(
+                    spec.location,
+                    format!("function[{index}].files"),
+                    format!(
+                        "function \"{}\" maps {guest} to \"{host}\", which is not a directory of the bundle",
+                        spec.name
+                    ),
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// Routes another app already serves.

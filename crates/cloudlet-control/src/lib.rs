@@ -17,6 +17,6 @@ pub mod error;
 pub mod store;
 pub mod view;
 
-pub use control::Control;
+pub use control::{Control, ControlParts};
 pub use error::{ControlError, ErrorCode};
 pub use store::{AppRecord, FileStore, MetadataStore};

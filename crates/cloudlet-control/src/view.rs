@@ -1,5 +1,6 @@
 //! What the control API shows of apps: plain serialisable views.
 
+use cloudlet_functions::FunctionStats;
 use cloudlet_runtime::{Phase, WorkloadStatus};
 use serde::Serialize;
 
@@ -26,6 +27,7 @@ pub struct AppDetail {
     pub deployed_at_ms: u64,
     pub routes: Vec<RouteView>,
     pub workloads: Vec<WorkloadView>,
+    pub functions: Vec<FunctionStats>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -48,7 +48,11 @@ pub(crate) async fn handle(
             );
         }
         Ok(Err(error)) => {
-            return error_response(StatusCode::BAD_REQUEST, "bad_request", &format!("could not read the body: {error}"));
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("could not read the body: {error}"),
+            );
         }
         Err(_) => return inner.failure_response(Failure::Timeout),
     };

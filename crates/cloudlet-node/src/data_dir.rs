@@ -6,6 +6,7 @@
 //!   admin.token      the generated admin token, mode 0600
 //!   meta/apps/       one JSON record per deployed app
 //!   apps/NAME/REV/   the files of each deployed app version
+//!   cache/wasm/      compiled functions, keyed by content hash and engine version
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -57,6 +58,11 @@ impl DataDir {
 
     pub fn apps_dir(&self) -> PathBuf {
         self.path.join("apps")
+    }
+
+    /// Compiled WebAssembly, keyed by content and engine.
+    pub fn wasm_cache_dir(&self) -> PathBuf {
+        self.path.join("cache").join("wasm")
     }
 
     pub fn token_file(&self) -> PathBuf {

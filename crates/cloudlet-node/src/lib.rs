@@ -20,7 +20,8 @@ use std::sync::atomic::Ordering;
 use cloudlet_api::{ApiState, NodeInfo};
 use cloudlet_config::NodeConfig;
 use cloudlet_control::bundle::BundleLimits;
-use cloudlet_control::{Control, FileStore};
+use cloudlet_control::{Control, ControlParts, FileStore};
+use cloudlet_functions::{EngineSettings, FunctionEngine, FunctionMetrics};
 use cloudlet_gateway::{Gateway, GatewayLimits, GatewayMetrics, RouteTable};
 use cloudlet_runtime::{Runtime, RuntimeMetrics};
 use prometheus_client::registry::Registry;
@@ -60,6 +61,8 @@ pub enum NodeError {
     Restore(#[from] cloudlet_control::ControlError),
     #[error("metadata store: {0}")]
     Store(#[from] cloudlet_control::store::StoreError),
+    #[error("function runtime: {0}")]
+    Functions(String),
 }
 
 /// Runs a node until `shutdown` fires, then drains and stops it. `ready` receives the addresses once
@@ -98,7 +101,17 @@ pub async fn run(
     };
     let gateway = Gateway::new(routes.clone(), gateway_metrics, limits);
     let store = Arc::new(FileStore::open(data_dir.meta_dir())?);
-    let control = Arc::new(Control::new(data_dir.apps_dir(), store, runtime.clone(), routes, BundleLimits::default()));
+    let wasm =
+        FunctionEngine::new(EngineSettings::default(), data_dir.wasm_cache_dir()).map_err(NodeError::Functions)?;
+    let control = Arc::new(Control::new(ControlParts {
+        apps_dir: data_dir.apps_dir(),
+        store,
+        runtime: runtime.clone(),
+        routes,
+        wasm,
+        function_metrics: FunctionMetrics::new(&mut registry),
+        limits: BundleLimits::default(),
+    }));
 
     let api_shutdown = CancellationToken::new();
     let state = Arc::new(ApiState {

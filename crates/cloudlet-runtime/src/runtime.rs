@@ -137,6 +137,15 @@ impl Runtime {
         self.lock().get(app).map(|entry| entry.logs.clone())
     }
 
+    /// The logs of `app`, created if the app has none yet (its functions write there too).
+    pub fn app_logs(&self, app: &str) -> Arc<AppLogs> {
+        let mut apps = self.lock();
+        let entry = apps
+            .entry(app.to_string())
+            .or_insert_with(|| AppEntry { logs: Arc::new(AppLogs::default()), workloads: HashMap::new() });
+        entry.logs.clone()
+    }
+
     /// Refreshes the instances-by-state gauges (called before metrics are scraped).
     pub fn refresh_metrics(&self) {
         let mut counts: HashMap<InstanceLabels, i64> = HashMap::new();

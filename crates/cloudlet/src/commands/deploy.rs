@@ -50,7 +50,15 @@ pub async fn deploy_bundle(
     }
     let detail = wait_until_running(client, &app.name, options).await?;
     let ready: u32 = detail.workloads.iter().map(|workload| workload.ready).sum();
-    println!("{} version {} is running ({ready} instance{} ready)", detail.name, detail.version, plural(ready));
+    let mut parts = Vec::new();
+    if !detail.functions.is_empty() {
+        let count = detail.functions.len() as u32;
+        parts.push(format!("{count} function{}", plural(count)));
+    }
+    if !detail.workloads.is_empty() {
+        parts.push(format!("{ready} instance{} ready", plural(ready)));
+    }
+    println!("{} version {} is running ({})", detail.name, detail.version, parts.join(", "));
     Ok(detail)
 }
 

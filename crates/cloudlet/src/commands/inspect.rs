@@ -36,6 +36,27 @@ pub async fn status(client: &Client, name: &str, json: bool) -> Result<()> {
     for route in &app.routes {
         println!("  route {} -> {}", route.route, route.workload);
     }
+    for function in &app.functions {
+        println!();
+        println!(
+            "function {}  {}  {}  in use {}/{}  waiting {}",
+            function.name,
+            function.executor,
+            function.source,
+            function.instances_in_use,
+            function.max_instances,
+            function.waiting
+        );
+        println!(
+            "  invocations {}  5xx {}  traps {}  timeouts {}  over memory {}  refused busy {}",
+            function.invocations,
+            function.server_errors,
+            function.traps,
+            function.timeouts,
+            function.memory_exceeded,
+            function.busy
+        );
+    }
     for workload in &app.workloads {
         println!();
         let message = workload.message.as_deref().map(|m| format!("  ({m})")).unwrap_or_default();
