@@ -207,7 +207,9 @@ impl Inner {
             if std::time::Instant::now() >= deadline {
                 Err(wasmtime::Error::new(TimedOut))
             } else {
-                Ok(UpdateDeadline::Yield(1))
+                // tokio's yield_now wakes the task only after the runtime has polled its I/O driver, so
+                // requests waiting on sockets on this thread get their turn between ticks.
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
             }
         });
         store
