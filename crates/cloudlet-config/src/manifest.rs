@@ -296,11 +296,11 @@ fn read_manifest(root: &mut TableReader<'_, '_>) -> Manifest {
             );
         }
         names.push(name.to_string());
-        if let Some(route) = route {
-            if let Some(other) = routes.insert((route.host.clone(), route.path.clone()), name.to_string()) {
-                let message = format!("route \"{}\" is already used by workload \"{other}\"", route.display());
-                table.report("route", message, hint("give each workload its own path or host"));
-            }
+        if let Some(route) = route
+            && let Some(other) = routes.insert((route.host.clone(), route.path.clone()), name.to_string())
+        {
+            let message = format!("route \"{}\" is already used by workload \"{other}\"", route.display());
+            table.report("route", message, hint("give each workload its own path or host"));
         }
     };
     let mut functions = Vec::with_capacity(function_tables.len());
@@ -383,7 +383,7 @@ fn read_function_limits(table: &mut TableReader<'_, '_>) -> FunctionLimits {
     let body = limits.size("body").unwrap_or(defaults.body);
     let instances = limits.count("instances", 10_000).unwrap_or(defaults.instances);
     let queue = limits.count("queue", 1_000_000).unwrap_or(defaults.queue);
-    if memory < 64 << 10 || memory > MAX_FUNCTION_MEMORY {
+    if !(64 << 10..=MAX_FUNCTION_MEMORY).contains(&memory) {
         limits.report("memory", "\"memory\" must be between 64KiB and 4GiB", None);
     }
     if timeout.is_zero() || timeout > MAX_TIMEOUT {

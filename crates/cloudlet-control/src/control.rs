@@ -130,12 +130,12 @@ impl Control {
         problems.extend(route_conflicts(&manifest, &apps));
         let name = manifest.name.clone();
         let previous = apps.get(&name).map(|deployed| deployed.record.clone());
-        if problems.is_empty() {
-            if let Some(previous) = previous.as_ref().filter(|previous| previous.digest == unpacked.digest) {
-                let deployed = &apps[&name];
-                let detail = self.detail(previous, &deployed.manifest, &deployed.functions);
-                return Ok(DeployOutcome { changed: false, app: detail });
-            }
+        if problems.is_empty()
+            && let Some(previous) = previous.as_ref().filter(|previous| previous.digest == unpacked.digest)
+        {
+            let deployed = &apps[&name];
+            let detail = self.detail(previous, &deployed.manifest, &deployed.functions);
+            return Ok(DeployOutcome { changed: false, app: detail });
         }
         // Compile before anything is stored or started: a function that does not fit fails the deploy.
         let prepared = if problems.is_empty() {
@@ -282,9 +282,34 @@ impl Control {
                     continue;
                 }
             };
-            match cloudlet_functions::prepare(self.wasm.clone(), spec.executor, spec.source.clone(), bytes).await {
-                Ok((code, report)) => {
-                    info!(app = %manifest.name, function = %spec.name, cache = ?report.cache, elapsed_ms = report.elapsed.as_millis() as u64, "function prepared");
+            let outcome =
+                match cloudlet_functions::prepare(self.wasm.clone(), spec.executor, spec.source.clone(), bytes).await {
+                    Ok((code, report)) => {
+                        // One trial instance: a component that traps while initialising is refused now.
+                        let sink: LogSink = Arc::new(|_, _| {});
+                        let trial = Function::new(
+                            &manifest.name,
+                            spec.clone(),
+                            self.wasm.clone(),
+                            code.clone(),
+                            &self.function_metrics,
+                            sink,
+                            files,
+                        );
+                        trial.instantiate().await.map(|instantiation| (code, report, instantiation))
+                    }
+                    Err(message) => Err(message),
+                };
+            match outcome {
+                Ok((code, report, instantiation)) => {
+                    info!(
+                        app = %manifest.name,
+                        function = %spec.name,
+                        cache = ?report.cache,
+                        prepare_ms = report.elapsed.as_millis() as u64,
+                        instantiate_us = instantiation.as_micros() as u64,
+                        "function prepared"
+                    );
                     prepared.insert(spec.name.clone(), code);
                 }
                 Err(message) => problems.push(problem(format!("function \"{}\": {message}", spec.name))),

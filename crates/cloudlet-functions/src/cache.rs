@@ -44,10 +44,10 @@ impl CompileCache {
     /// The component for `bytes`, from the cache or compiled now (and then cached).
     pub fn component(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
         let path = self.path(bytes, "component");
-        if path.exists() {
-            if let Ok(component) = load_component(engine, &path) {
-                return Ok((component, CacheOutcome::Hit));
-            }
+        if path.exists()
+            && let Ok(component) = load_component(engine, &path)
+        {
+            return Ok((component, CacheOutcome::Hit));
         }
         let component = Component::new(engine, bytes)?;
         store(&path, &component.serialize()?);
@@ -57,10 +57,10 @@ impl CompileCache {
     /// The core module for `bytes`, from the cache or compiled now (and then cached).
     pub fn module(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<(wasmtime::Module, CacheOutcome)> {
         let path = self.path(bytes, "module");
-        if path.exists() {
-            if let Ok(module) = load_module(engine, &path) {
-                return Ok((module, CacheOutcome::Hit));
-            }
+        if path.exists()
+            && let Ok(module) = load_module(engine, &path)
+        {
+            return Ok((module, CacheOutcome::Hit));
         }
         let module = wasmtime::Module::new(engine, bytes)?;
         store(&path, &module.serialize()?);

@@ -103,6 +103,28 @@ impl Function {
         Self { inner: Arc::new(inner) }
     }
 
+    /// Creates one fresh instance and drops it, returning how long that took. The control plane does
+    /// this at deploy, so a component that traps while initialising is refused before it serves.
+    pub async fn instantiate(&self) -> Result<std::time::Duration, String> {
+        let inner = &self.inner;
+        let deadline = Instant::now() + inner.spec.limits.timeout;
+        let started = std::time::Instant::now();
+        let result = match &inner.prepared.0 {
+            Code::Http(pre) => {
+                let mut store = inner.store(wasi_http::host(inner)?, |host| &mut host.limits, deadline);
+                pre.instantiate_async(&mut store).await.map(drop)
+            }
+            Code::Wagi(pre) => {
+                let mut builder = inner.wasi_builder()?;
+                let host = crate::host::WagiHost { wasi: builder.build_p1(), limits: inner.memory_limit() };
+                let mut store = inner.store(host, |host| &mut host.limits, deadline);
+                pre.instantiate_async(&mut store).await.map(drop)
+            }
+        };
+        let elapsed = started.elapsed();
+        result.map(|()| elapsed).map_err(|error| format!("fails to instantiate: {error:#}"))
+    }
+
     pub fn stats(&self) -> FunctionStats {
         let inner = &self.inner;
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);

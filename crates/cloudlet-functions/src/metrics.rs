@@ -111,19 +111,19 @@ pub(crate) struct FunctionHandles {
 
 impl FunctionHandles {
     pub(crate) fn answered(&self, status: u16) {
-        if let Ok(statuses) = self.statuses.read() {
-            if let Some((_, counter)) = statuses.iter().find(|(code, _)| *code == status) {
-                counter.inc();
-                return;
-            }
+        if let Ok(statuses) = self.statuses.read()
+            && let Some((_, counter)) = statuses.iter().find(|(code, _)| *code == status)
+        {
+            counter.inc();
+            return;
         }
         let labels = StatusLabels { app: self.labels.app.clone(), function: self.labels.function.clone(), status };
         let counter = self.invocations.get_or_create_owned(&labels);
         counter.inc();
-        if let Ok(mut statuses) = self.statuses.write() {
-            if !statuses.iter().any(|(code, _)| *code == status) {
-                statuses.push((status, counter));
-            }
+        if let Ok(mut statuses) = self.statuses.write()
+            && !statuses.iter().any(|(code, _)| *code == status)
+        {
+            statuses.push((status, counter));
         }
     }
 }

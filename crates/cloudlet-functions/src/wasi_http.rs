@@ -17,6 +17,18 @@ use crate::function::{Busy, Failure, Inner};
 use crate::host::{HttpHost, TimedOut};
 use crate::outbound::Outbound;
 
+/// The store data of one request.
+pub(crate) fn host(inner: &Inner) -> Result<HttpHost, String> {
+    Ok(HttpHost {
+        table: ResourceTable::new(),
+        wasi: inner.wasi_builder()?.build(),
+        http: WasiHttpCtx::new(),
+        outbound: Outbound { allowed: inner.allowed.clone(), sink: inner.sink.clone() },
+        config: inner.config.clone(),
+        limits: inner.memory_limit(),
+    })
+}
+
 pub(crate) async fn handle(
     inner: Arc<Inner>,
     pre: ProxyPre<HttpHost>,
@@ -24,17 +36,9 @@ pub(crate) async fn handle(
     deadline: Instant,
     busy: Busy,
 ) -> Response<ResponseBody> {
-    let wasi = match inner.wasi_builder() {
-        Ok(mut builder) => builder.build(),
+    let host = match host(&inner) {
+        Ok(host) => host,
         Err(message) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, "function_error", &message),
-    };
-    let host = HttpHost {
-        table: ResourceTable::new(),
-        wasi,
-        http: WasiHttpCtx::new(),
-        outbound: Outbound { allowed: inner.allowed.clone(), sink: inner.sink.clone() },
-        config: inner.config.clone(),
-        limits: inner.memory_limit(),
     };
     let mut store = inner.store(host, |host| &mut host.limits, deadline);
     let max_body = inner.spec.limits.body;

@@ -14,15 +14,35 @@ pub struct Example {
     pub try_urls: &'static [(&'static str, &'static str)],
 }
 
-pub const EXAMPLES: &[Example] = &[Example {
-    name: "hello-service",
-    files: &[
-        ("cloudlet.toml", include_bytes!("../../../examples/hello-service/cloudlet.toml")),
-        ("app.py", include_bytes!("../../../examples/hello-service/app.py")),
-    ],
-    requires: &["python3"],
-    try_urls: &[("/hello", "a Python service, 2 replicas, round-robin")],
-}];
+pub const EXAMPLES: &[Example] = &[
+    Example {
+        name: "hello-function",
+        files: &[
+            ("cloudlet.toml", include_bytes!("../../../examples/hello-function/cloudlet.toml")),
+            ("hello.wasm", include_bytes!("../../../examples/hello-function/hello.wasm")),
+        ],
+        requires: &[],
+        try_urls: &[("/fn/hello", "a wasi:http component, a fresh instance per request")],
+    },
+    Example {
+        name: "wagi-function",
+        files: &[
+            ("cloudlet.toml", include_bytes!("../../../examples/wagi-function/cloudlet.toml")),
+            ("hello.wasm", include_bytes!("../../../examples/wagi-function/hello.wasm")),
+        ],
+        requires: &[],
+        try_urls: &[("/wagi/any/path?x=1", "a WAGI module: CGI in WebAssembly")],
+    },
+    Example {
+        name: "hello-service",
+        files: &[
+            ("cloudlet.toml", include_bytes!("../../../examples/hello-service/cloudlet.toml")),
+            ("app.py", include_bytes!("../../../examples/hello-service/app.py")),
+        ],
+        requires: &["python3"],
+        try_urls: &[("/hello", "a Python service, 2 replicas, round-robin")],
+    },
+];
 
 impl Example {
     /// The example as a gzipped tar bundle.

@@ -66,7 +66,8 @@ async fn a_wasi_http_component_answers_and_echoes_a_1mib_body() {
     assert_eq!((status, body.len()), (200, 3_000_000));
 }
 
-fn http_client() -> hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>> {
+fn http_client() -> hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>
+{
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
 }
 
@@ -216,14 +217,22 @@ route = "/closed"
         }
     };
     let target = format!("127.0.0.1:{gateway_port}/closed/hello");
-    assert_eq!(get(format!("/open/fetch?url={target}")).await, (200, "status 200".to_string()), "an allowed host is reachable");
+    assert_eq!(
+        get(format!("/open/fetch?url={target}")).await,
+        (200, "status 200".to_string()),
+        "an allowed host is reachable"
+    );
     assert_eq!(get(format!("/closed/fetch?url={target}")).await, (502, "error: 15".to_string()), "HTTP-request-denied");
     let other = format!("127.0.0.1:{}/x", gateway_port.wrapping_add(1));
     assert_eq!(get(format!("/open/fetch?url={other}")).await.1, "error: 15", "another port of the same host is denied");
 
     assert_eq!(get("/open/file?path=/static/hello.txt".into()).await, (200, "a file for the guest\n".to_string()));
     assert_eq!(get("/closed/file?path=/static/hello.txt".into()).await.0, 404, "no files without a grant");
-    assert_eq!(get("/open/file?path=/static/../cloudlet.toml".into()).await.0, 404, "a grant does not reach outside its dir");
+    assert_eq!(
+        get("/open/file?path=/static/../cloudlet.toml".into()).await.0,
+        404,
+        "a grant does not reach outside its dir"
+    );
 
     assert_eq!(get("/open/config?key=greeting".into()).await, (200, "hello from config".to_string()));
     assert_eq!(get("/closed/config?key=greeting".into()).await.0, 404);
@@ -240,14 +249,26 @@ async fn binaries_that_do_not_fit_their_executor_are_rejected_at_deploy() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = TestNode::start(&dir.path().join("data"));
     let cases = [
-        ("core", "wagi.wasm", "wasi-http", "is a core WebAssembly module, not a component: run a WASI command module with executor = \"wagi\""),
+        (
+            "core",
+            "wagi.wasm",
+            "wasi-http",
+            "is a core WebAssembly module, not a component: run a WASI command module with executor = \"wagi\"",
+        ),
         ("comp", "http.wasm", "wagi", "is a component: components run with executor = \"wasi-http\""),
-        ("cli", "command.wasm", "wasi-http", "does not export wasi:http/incoming-handler@0.2.x; it exports wasi:cli/run@0.2."),
+        (
+            "cli",
+            "command.wasm",
+            "wasi-http",
+            "does not export wasi:http/incoming-handler@0.2.x; it exports wasi:cli/run@0.2.",
+        ),
         ("text", "static/hello.txt", "wasi-http", "is not a WebAssembly binary"),
         ("none", "missing.wasm", "wasi-http", "has source \"missing.wasm\", which is not in the bundle"),
     ];
     for (name, source, executor, expected) in cases {
-        let manifest = format!("name = \"{name}\"\n[[function]]\nname = \"f\"\nsource = \"{source}\"\nexecutor = \"{executor}\"\nroute = \"/{name}\"\n");
+        let manifest = format!(
+            "name = \"{name}\"\n[[function]]\nname = \"f\"\nsource = \"{source}\"\nexecutor = \"{executor}\"\nroute = \"/{name}\"\n"
+        );
         let (ok, output) = deploy(&node, dir.path(), name, &manifest);
         assert!(!ok, "{name} must be rejected");
         assert!(output.contains(expected), "{name}: expected {expected:?} in:\n{output}");
