@@ -2,7 +2,8 @@
 # Builds every WebAssembly binary in this repository from its C source:
 #   examples/hello-function/hello.wasm       wasi:http component
 #   examples/wagi-function/hello.wasm        WAGI (WASI preview 1 command module)
-#   crates/cloudlet-functions/tests/fixtures/http_fixture.wasm, wagi_fixture.wasm, command_component.wasm
+#   crates/cloudlet-functions/tests/fixtures/http_fixture.wasm, http_v0_2_0.wasm, wagi_fixture.wasm,
+#   command_component.wasm
 # The built files are committed, so neither `cloudlet up` nor the tests need a guest toolchain.
 #
 # Tools, all from the package registries: Debian's clang, lld, wasi-libc and libclang-rt-dev-wasm32;
@@ -49,6 +50,16 @@ wagi_module "$root/examples/wagi-function/hello.c" "$root/examples/wagi-function
 fixtures="$root/crates/cloudlet-functions/tests/fixtures"
 http_component "$fixtures/src/http_fixture.c" "$fixtures/http_fixture.wasm"
 wagi_module "$fixtures/src/wagi_fixture.c" "$fixtures/wagi_fixture.wasm"
+# The oldest 0.2 minor: the same WIT with every version pinned to 0.2.0, a handler with only the proxy adapter.
+mkdir -p "$work/wit020/deps"
+cp -r "$registry/wasmtime-wasi-http-48.0.8/wit/deps/." "$work/wit020/deps/"
+sed -i -e 's/@0\.2\.12/@0.2.0/g' -e 's/@since(version = 0\.2\.[0-9]*)/@since(version = 0.2.0)/g' "$work/wit020/deps/"*.wit
+printf 'package cloudlet:old;\nworld handler {\n  include wasi:http/proxy@0.2.0;\n}\n' >"$work/wit020/world.wit"
+wit-bindgen c "$work/wit020" --world cloudlet:old/handler --out-dir "$work/bindings020" >/dev/null
+clang "${cflags[@]}" -mexec-model=reactor -I"$work/bindings020" "$fixtures/src/http_v0_2_0.c" \
+    "$work/bindings020/handler.c" "$work/bindings020/handler_component_type.o" -o "$work/core020.wasm"
+"$componentize" proxy "$work/core020.wasm" "$fixtures/http_v0_2_0.wasm"
+echo "built $fixtures/http_v0_2_0.wasm"
 # A component that is not a wasi:http handler (it exports wasi:cli/run), for the wrong-executor test.
 "$componentize" command "$fixtures/wagi_fixture.wasm" "$fixtures/command_component.wasm"
 echo "built $fixtures/command_component.wasm"

@@ -13,6 +13,7 @@ use http_body_util::Full;
 
 const HTTP_FIXTURE: &[u8] = include_bytes!("../../cloudlet-functions/tests/fixtures/http_fixture.wasm");
 const WAGI_FIXTURE: &[u8] = include_bytes!("../../cloudlet-functions/tests/fixtures/wagi_fixture.wasm");
+const HTTP_V0_2_0: &[u8] = include_bytes!("../../cloudlet-functions/tests/fixtures/http_v0_2_0.wasm");
 const COMMAND_COMPONENT: &[u8] = include_bytes!("../../cloudlet-functions/tests/fixtures/command_component.wasm");
 
 /// Writes an app dir with the fixtures and `manifest`, and deploys it.
@@ -22,6 +23,7 @@ fn deploy(node: &TestNode, root: &Path, name: &str, manifest: &str) -> (bool, St
     std::fs::write(dir.join("http.wasm"), HTTP_FIXTURE).expect("fixture");
     std::fs::write(dir.join("wagi.wasm"), WAGI_FIXTURE).expect("fixture");
     std::fs::write(dir.join("command.wasm"), COMMAND_COMPONENT).expect("fixture");
+    std::fs::write(dir.join("old.wasm"), HTTP_V0_2_0).expect("fixture");
     std::fs::write(dir.join("static/hello.txt"), "a file for the guest\n").expect("file");
     std::fs::write(dir.join("cloudlet.toml"), manifest).expect("manifest");
     let manifest = dir.join("cloudlet.toml");
@@ -60,6 +62,13 @@ async fn a_wasi_http_component_answers_and_echoes_a_1mib_body() {
     let echoed = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
     assert_eq!(echoed.len(), payload.len());
     assert!(echoed == payload, "the body round-trips unchanged");
+
+    // A component built against wasi:http 0.2.0 (proxy world only) runs on the 0.2.12 host.
+    let old = "name = \"old\"\n[[function]]\nname = \"old\"\nsource = \"old.wasm\"\nroute = \"/old\"\n";
+    let (ok, output) = deploy(&node, dir.path(), "old", old);
+    assert!(ok, "{output}");
+    let (status, body) = http.get(&node.gateway_url("/old")).await.expect("request");
+    assert_eq!((status, text(&body).as_str()), (200, "hello from wasi:http 0.2.0"));
 
     // Big responses stream out.
     let (status, body) = http.get(&node.gateway_url("/fx/big?bytes=3000000")).await.expect("request");
