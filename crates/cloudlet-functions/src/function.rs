@@ -168,6 +168,8 @@ impl Drop for Busy {
 /// How a request's run ended badly.
 pub(crate) enum Failure {
     Timeout,
+    /// Every instance slot of the node's pool is taken (by all functions together).
+    PoolFull,
     Memory(String),
     Trap(String),
     Error(String),
@@ -259,6 +261,8 @@ impl Inner {
     pub(crate) fn failure(&self, error: &wasmtime::Error) -> Failure {
         let failure = if error.downcast_ref::<TimedOut>().is_some() {
             Failure::Timeout
+        } else if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+            Failure::PoolFull
         } else if let Some(exceeded) = error.downcast_ref::<MemoryLimitExceeded>() {
             Failure::Memory(exceeded.to_string())
         } else if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
@@ -276,6 +280,11 @@ impl Inner {
                 &self.stats.timeouts,
                 &self.metrics.timeouts,
                 format!("request stopped after the {}ms timeout", self.spec.limits.timeout.as_millis()),
+            ),
+            Failure::PoolFull => (
+                &self.stats.busy,
+                &self.metrics.busy,
+                "no free instance slot on the node (all functions together are at the pool's size)".to_string(),
             ),
             Failure::Memory(message) => (&self.stats.memory, &self.metrics.memory, message.clone()),
             Failure::Trap(message) => (&self.stats.traps, &self.metrics.traps, format!("trapped: {message}")),
@@ -297,6 +306,15 @@ impl Inner {
                     self.spec.limits.timeout.as_millis()
                 ),
             ),
+            Failure::PoolFull => {
+                let mut response = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "function_busy",
+                    "the node runs as many function instances as it can; try again",
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
             Failure::Memory(message) => {
                 error_response(StatusCode::INTERNAL_SERVER_ERROR, "function_memory_limit", &message)
             }
