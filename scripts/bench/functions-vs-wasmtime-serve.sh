@@ -24,7 +24,7 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 if ! wasmtime --version 2>/dev/null | grep -q '^wasmtime 48\.'; then
     echo "installing wasmtime-cli 48.0.8 from crates.io (release build, slow)…"
     cargo install wasmtime-cli --version 48.0.8 --locked --no-default-features \
-        --features run,serve,cranelift,pooling-allocator,parallel-compilation,wasi-config,component-model --root "$tools"
+        --features run,serve,cranelift,pooling-allocator,parallel-compilation,wasi-config,component-model,component-model-async --root "$tools"
 fi
 (cd "$root" && cargo build --release -q -p cloudlet)
 cloudlet="$CARGO_TARGET_DIR/release/cloudlet"

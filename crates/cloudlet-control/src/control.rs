@@ -332,7 +332,7 @@ impl Control {
             .iter()
             .filter_map(|spec: &FunctionSpec| {
                 let code = prepared.remove(&spec.name)?;
-                let ring = logs.ring(&spec.name);
+                let ring = logs.named_ring(&spec.name);
                 let sink: LogSink = Arc::new(move |stream, line| {
                     let stream = match stream {
                         OutputStream::Stdout => Stream::Stdout,

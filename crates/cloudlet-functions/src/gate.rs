@@ -43,12 +43,9 @@ impl Gate {
         if let Ok(slot) = self.slots.clone().try_acquire_owned() {
             return Ok(slot);
         }
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(Refusal::QueueFull);
-        }
+        let _waiting = Waiting::enter(&self.waiting, self.queue).ok_or(Refusal::QueueFull)?;
+        // The guard leaves the queue even when this future is dropped (the client went away).
         let slot = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
         match slot {
             Ok(Ok(slot)) => Ok(slot),
             _ => Err(Refusal::WaitedTooLong),
@@ -63,6 +60,25 @@ impl Gate {
     /// Requests waiting now.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
+    }
+}
+
+/// A place in the wait queue, given back on drop.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(counter: &'a AtomicUsize, queue: usize) -> Option<Self> {
+        if counter.fetch_add(1, Ordering::SeqCst) >= queue {
+            counter.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Self(counter))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -90,6 +106,22 @@ mod tests {
         drop(first);
         assert_eq!(waiter.await.expect("task"), Ok(()), "the waiter gets the freed slot");
         assert_eq!(gate.waiting(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_that_goes_away_leaves_the_queue() {
+        let gate = Arc::new(Gate::new(1, 1));
+        let far = Instant::now() + Duration::from_secs(60);
+        let _busy = gate.enter(far).await.expect("slot");
+        let waiter = {
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.enter(far).await.map(drop) })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(gate.waiting(), 1);
+        waiter.abort();
+        let _ = waiter.await;
+        assert_eq!(gate.waiting(), 0, "a cancelled wait gives its place back");
     }
 
     #[tokio::test(start_paused = true)]

@@ -52,27 +52,40 @@ pub(crate) struct MemoryLimitExceeded {
 #[error("the function ran longer than its timeout")]
 pub(crate) struct TimedOut;
 
-/// Caps linear memory per store; exceeding it traps the guest (instead of failing `memory.grow`
-/// quietly) so the request ends with a clear error.
+/// Most table elements one store may hold (tables are host memory too: 8–16 bytes an element).
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Caps the linear memory of a store — all its memories together, so a component with several core
+/// instances cannot multiply its share. Exceeding it traps the guest (instead of failing
+/// `memory.grow` quietly) so the request ends with a clear error.
 pub(crate) struct MemoryLimit {
     limit: usize,
+    total: usize,
+    table_elements: usize,
 }
 
 impl MemoryLimit {
     pub(crate) fn new(limit: u64) -> Self {
-        Self { limit: usize::try_from(limit).unwrap_or(usize::MAX) }
+        Self { limit: usize::try_from(limit).unwrap_or(usize::MAX), total: 0, table_elements: 0 }
     }
 }
 
 impl ResourceLimiter for MemoryLimit {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            return Err(wasmtime::Error::new(MemoryLimitExceeded { limit: self.limit, desired }));
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.total.saturating_add(desired.saturating_sub(current));
+        if total > self.limit {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded { limit: self.limit, desired: total }));
         }
+        self.total = total;
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.table_elements.saturating_add(desired.saturating_sub(current));
+        if total > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.table_elements = total;
         Ok(true)
     }
 }

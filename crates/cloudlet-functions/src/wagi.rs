@@ -225,18 +225,22 @@ fn percent_decode(text: &str) -> String {
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while index < bytes.len() {
-        if bytes[index] == b'%'
-            && index + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&text[index + 1..index + 3], 16)
-        {
-            decoded.push(byte);
-            index += 3;
-            continue;
+        if bytes[index] == b'%' {
+            if let (Some(high), Some(low)) = (hex_value(bytes.get(index + 1)), hex_value(bytes.get(index + 2))) {
+                decoded.push(high * 16 + low);
+                index += 3;
+                continue;
+            }
         }
         decoded.push(bytes[index]);
         index += 1;
     }
     String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn hex_value(byte: Option<&u8>) -> Option<u8> {
+    let byte = *byte?;
+    (byte as char).to_digit(16).map(|digit| digit as u8)
 }
 
 #[cfg(test)]

@@ -191,7 +191,8 @@ fn prepare_upstream_request(parts: &mut Parts, client: SocketAddr, request_id: &
     let headers = &mut parts.headers;
     remove_hop_by_hop(headers);
     if let Some(host) = host {
-        headers.entry(header::HOST).or_insert(host);
+        // The authority routed the request, so it is the host the app must see (RFC 9112 §3.2.2).
+        headers.insert(header::HOST, host);
     }
     if let Some(original_host) = headers.get(header::HOST).cloned() {
         headers.insert(X_FORWARDED_HOST.clone(), original_host);

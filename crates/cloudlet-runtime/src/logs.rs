@@ -127,6 +127,15 @@ impl AppLogs {
         ring
     }
 
+    /// The ring named `name` that is not stopped, or a new one: for writers that outlive redeploys
+    /// (functions), so each keeps one ring.
+    pub fn named_ring(&self, name: &str) -> Arc<LogRing> {
+        if let Some(entry) = self.lock().iter().find(|entry| !entry.stopped && &*entry.ring.instance == name) {
+            return entry.ring.clone();
+        }
+        self.ring(name)
+    }
+
     /// Marks an instance's ring as stopped; only the most recent stopped rings are kept.
     pub fn stopped(&self, instance: &str) {
         let mut rings = self.lock();

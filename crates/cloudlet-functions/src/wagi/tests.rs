@@ -64,4 +64,6 @@ fn percent_decoding_leaves_bad_escapes_alone() {
     assert_eq!(percent_decode("100%"), "100%");
     assert_eq!(percent_decode("%zz"), "%zz");
     assert_eq!(percent_decode("%4"), "%4");
+    assert_eq!(percent_decode("%aé"), "%aé", "a multi-byte character after % is not a boundary problem");
+    assert_eq!(percent_decode("%C3%A9"), "é");
 }
