@@ -34,7 +34,9 @@ pub async fn deploy(State(state): State<Arc<ApiState>>, body: Body) -> Result<Re
             ));
         }
     };
-    let outcome = state.control.deploy(bytes.to_vec()).await?;
+    // Run to completion even if the client goes away: a half-applied deploy helps no one.
+    let control = state.control.clone();
+    let outcome = tokio::spawn(async move { control.deploy(bytes.to_vec()).await }).await.map_err(internal)??;
     let status = if outcome.changed { StatusCode::ACCEPTED } else { StatusCode::OK };
     Ok((status, Json(outcome)).into_response())
 }
@@ -51,7 +53,9 @@ pub async fn show(State(state): State<Arc<ApiState>>, Path(app): Path<String>) -
 
 /// `DELETE /v1/apps/{app}`: returns once every instance has stopped.
 pub async fn delete(State(state): State<Arc<ApiState>>, Path(app): Path<String>) -> Result<Response, ApiError> {
-    state.control.delete(&app).await?;
+    let control = state.control.clone();
+    let name = app.clone();
+    tokio::spawn(async move { control.delete(&name).await }).await.map_err(internal)??;
     Ok(Json(serde_json::json!({ "deleted": app })).into_response())
 }
 
@@ -71,5 +75,11 @@ pub async fn scale(
     let request: ScaleRequest = serde_json::from_slice(&body).map_err(|error| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("expected {{\"min\": N, \"max\": M}}: {error}"))
     })?;
-    Ok(Json(state.control.scale(&app, &workload, request.min, request.max).await?).into_response())
+    let control = state.control.clone();
+    let scaled = tokio::spawn(async move { control.scale(&app, &workload, request.min, request.max).await });
+    Ok(Json(scaled.await.map_err(internal)??).into_response())
+}
+
+fn internal(error: tokio::task::JoinError) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the operation failed: {error}"))
 }

@@ -66,7 +66,8 @@ pub fn unpack(bytes: &[u8], target: &Path, limits: BundleLimits) -> Result<Unpac
     fs::create_dir_all(target)?;
     let mut files: Vec<(String, bool, String)> = Vec::new();
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        unpack_tar(flate2::read::GzDecoder::new(bytes), target, limits, &mut files)?;
+        let decompressed = Capped { inner: flate2::read::GzDecoder::new(bytes), left: archive_cap(limits) };
+        unpack_tar(decompressed, target, limits, &mut files)?;
     } else if is_tar(bytes) {
         unpack_tar(bytes, target, limits, &mut files)?;
     } else {
@@ -106,8 +107,15 @@ fn unpack_tar(
     let mut archive = tar::Archive::new(reader);
     let mut remaining = limits.max_bytes;
     let entries = archive.entries().map_err(|error| BundleError::Archive(error.to_string()))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|error| BundleError::Archive(error.to_string()))?;
+    for (count, entry) in entries.enumerate() {
+        // Every entry counts, directories and repeated names included.
+        if count >= limits.max_files {
+            return Err(BundleError::TooManyFiles(limits.max_files));
+        }
+        let mut entry = entry.map_err(|error| match error.kind() {
+            std::io::ErrorKind::FileTooLarge => BundleError::TooLarge(limits.max_bytes),
+            _ => BundleError::Archive(error.to_string()),
+        })?;
         let raw_path = entry.path().map_err(|error| BundleError::Archive(error.to_string()))?.into_owned();
         let display = raw_path.display().to_string();
         let Some(relative) = safe_relative(&raw_path) else { return Err(BundleError::BadEntry(display)) };
@@ -118,9 +126,6 @@ fn unpack_tar(
         }
         if !entry_type.is_file() {
             return Err(BundleError::BadEntry(display));
-        }
-        if files.len() >= limits.max_files {
-            return Err(BundleError::TooManyFiles(limits.max_files));
         }
         let size = entry.header().size().map_err(|error| BundleError::Archive(error.to_string()))?;
         if size > remaining {
@@ -138,6 +143,29 @@ fn unpack_tar(
         files.push((name, executable, hash));
     }
     Ok(())
+}
+
+/// Decompressed bytes an archive may expand to: the files plus tar's headers and padding.
+fn archive_cap(limits: BundleLimits) -> u64 {
+    limits.max_bytes.saturating_add((limits.max_files as u64).saturating_mul(1024))
+}
+
+/// A reader that fails once more than `left` bytes have been read: a gzip bomb stops at the cap.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "bundle expands past its limit"));
+        }
+        let allowed = buffer.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let read = self.inner.read(&mut buffer[..allowed])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
 }
 
 /// The path without `.` parts, or `None` when it is absolute or climbs out with `..`.

@@ -84,6 +84,11 @@ impl Control {
                 }
             };
             let files = self.files_dir(&record);
+            let legacy = self.apps_dir.join(&record.name).join(&record.digest[..16.min(record.digest.len())]);
+            if !files.is_dir() && legacy.is_dir() {
+                // Data dirs from before files were kept by their own digest.
+                let _ = std::fs::rename(&legacy, &files);
+            }
             if !files.is_dir() {
                 warn!(app = %record.name, "files of the app are missing from the data dir; app not started");
                 continue;
@@ -126,32 +131,27 @@ impl Control {
         let manifest = Manifest::parse(&unpacked.manifest).map_err(ControlError::InvalidManifest)?;
         let mut problems = missing_programs(&manifest, staging);
         problems.extend(missing_files(&manifest, staging));
+        // Compile before taking the lock (status reads must not wait on it) and before anything is
+        // stored or started: a function that does not fit fails the deploy.
+        let mut prepared = BTreeMap::new();
+        if problems.is_empty() {
+            match self.prepare_functions(&manifest, staging).await {
+                Ok(functions) => prepared = functions,
+                Err(found) => problems.extend(found),
+            }
+        }
         let mut apps = self.apps.lock().await;
         problems.extend(route_conflicts(&manifest, &apps));
-        let name = manifest.name.clone();
-        let previous = apps.get(&name).map(|deployed| deployed.record.clone());
-        if problems.is_empty()
-            && let Some(previous) = previous.as_ref().filter(|previous| previous.digest == unpacked.digest)
-        {
-            let deployed = &apps[&name];
-            let detail = self.detail(previous, &deployed.manifest, &deployed.functions);
-            return Ok(DeployOutcome { changed: false, app: detail });
-        }
-        // Compile before anything is stored or started: a function that does not fit fails the deploy.
-        let prepared = if problems.is_empty() {
-            match self.prepare_functions(&manifest, staging).await {
-                Ok(prepared) => prepared,
-                Err(found) => {
-                    problems.extend(found);
-                    BTreeMap::new()
-                }
-            }
-        } else {
-            BTreeMap::new()
-        };
         if !problems.is_empty() {
             problem::sort(&mut problems);
             return Err(ControlError::InvalidManifest(problems));
+        }
+        let name = manifest.name.clone();
+        let previous = apps.get(&name).map(|deployed| deployed.record.clone());
+        if let Some(previous) = previous.as_ref().filter(|previous| previous.digest == unpacked.digest) {
+            let deployed = &apps[&name];
+            let detail = self.detail(previous, &deployed.manifest, &deployed.functions);
+            return Ok(DeployOutcome { changed: false, app: detail });
         }
         let record = AppRecord {
             name: name.clone(),
@@ -162,6 +162,8 @@ impl Control {
             scale: BTreeMap::new(),
             deployed_at_ms: now_ms(),
         };
+        // Files are kept by their own digest: a change of the manifest alone reuses them, and the
+        // instances it leaves running keep their working directory.
         let files_dir = self.files_dir(&record);
         if !files_dir.exists() {
             if let Some(parent) = files_dir.parent() {
@@ -175,8 +177,8 @@ impl Control {
         info!(app = %name, version = record.version, "app deployed");
         let detail = self.detail(&record, &manifest, &functions);
         apps.insert(name.clone(), Deployed { record, manifest, functions });
-        let keep: Vec<PathBuf> =
-            [Some(files_dir), previous.map(|previous| self.files_dir(&previous))].into_iter().flatten().collect();
+        let mut keep = self.runtime.workdirs_in_use(&name);
+        keep.push(files_dir);
         remove_other_versions(&self.apps_dir.join(&name), &keep);
         Ok(DeployOutcome { changed: true, app: detail })
     }
@@ -432,7 +434,8 @@ impl Control {
     }
 
     fn files_dir(&self, record: &AppRecord) -> PathBuf {
-        self.apps_dir.join(&record.name).join(&record.digest[..16.min(record.digest.len())])
+        let digest = &record.files_digest;
+        self.apps_dir.join(&record.name).join(&digest[..16.min(digest.len())])
     }
 }
 

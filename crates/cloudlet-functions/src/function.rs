@@ -179,16 +179,20 @@ impl Inner {
     async fn handle(self: Arc<Self>, request: Request<Incoming>, client: SocketAddr) -> Response<ResponseBody> {
         let deadline = Instant::now() + self.spec.limits.timeout;
         self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-        let response = match self.gate.enter(deadline).await {
-            Ok(slot) => {
-                self.metrics.in_use.inc();
-                let busy = Busy { _slot: slot, inner: self.clone() };
-                match &self.prepared.0 {
-                    Code::Http(pre) => wasi_http::handle(self.clone(), pre.clone(), request, deadline, busy).await,
-                    Code::Wagi(pre) => wagi::handle(&self, pre, request, client, deadline, busy).await,
-                }
-            }
-            Err(refusal) => self.refuse(refusal),
+        let response = match &self.prepared.0 {
+            Code::Http(pre) => match self.enter(deadline).await {
+                Ok(busy) => wasi_http::handle(self.clone(), pre.clone(), request, deadline, busy).await,
+                Err(refused) => refused,
+            },
+            // A WAGI module gets its whole body on stdin: read it before taking an instance slot, so
+            // slow uploads do not hold slots.
+            Code::Wagi(pre) => match wagi::read_request(&self, request, deadline).await {
+                Ok((parts, body)) => match self.enter(deadline).await {
+                    Ok(busy) => wagi::run(&self, pre, parts, body, client, deadline, busy).await,
+                    Err(refused) => refused,
+                },
+                Err(response) => response,
+            },
         };
         let status = response.status();
         self.metrics.answered(status.as_u16());
@@ -196,6 +200,17 @@ impl Inner {
             self.stats.server_errors.fetch_add(1, Ordering::Relaxed);
         }
         response
+    }
+
+    /// An instance slot, or the refusal to answer with.
+    async fn enter(self: &Arc<Self>, deadline: Instant) -> Result<Busy, Response<ResponseBody>> {
+        match self.gate.enter(deadline).await {
+            Ok(slot) => {
+                self.metrics.in_use.inc();
+                Ok(Busy { _slot: slot, inner: self.clone() })
+            }
+            Err(refusal) => Err(self.refuse(refusal)),
+        }
     }
 
     fn refuse(&self, refusal: Refusal) -> Response<ResponseBody> {

@@ -22,40 +22,40 @@ use crate::host::{TimedOut, WagiHost};
 /// Most output a WAGI module may write for one response.
 pub const MAX_OUTPUT: usize = 16 << 20;
 
-pub(crate) async fn handle(
+/// Reads the request and its whole body (the module's stdin), within the limits.
+pub(crate) async fn read_request(
+    inner: &Inner,
+    request: Request<Incoming>,
+    deadline: Instant,
+) -> Result<(http::request::Parts, Bytes), Response<ResponseBody>> {
+    let (parts, body) = request.into_parts();
+    let max_body = inner.spec.limits.body;
+    let limited = Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX));
+    match tokio::time::timeout_at(deadline, limited.collect()).await {
+        Ok(Ok(collected)) => Ok((parts, collected.to_bytes())),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            &format!("request body is larger than {max_body} bytes"),
+        )),
+        Ok(Err(error)) => {
+            Err(error_response(StatusCode::BAD_REQUEST, "bad_request", &format!("could not read the body: {error}")))
+        }
+        Err(_) => Err(inner.failure_response(Failure::Timeout)),
+    }
+}
+
+/// Runs the module for one request.
+pub(crate) async fn run(
     inner: &Arc<Inner>,
     pre: &InstancePre<WagiHost>,
-    request: Request<Incoming>,
+    parts: http::request::Parts,
+    body: Bytes,
     client: SocketAddr,
     deadline: Instant,
     _busy: Busy,
 ) -> Response<ResponseBody> {
     let started = std::time::Instant::now();
-    let (parts, body) = request.into_parts();
-    let max_body = inner.spec.limits.body;
-    let body = match tokio::time::timeout_at(
-        deadline,
-        Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).collect(),
-    )
-    .await
-    {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(error)) if error.is::<LengthLimitError>() => {
-            return error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                &format!("request body is larger than {max_body} bytes"),
-            );
-        }
-        Ok(Err(error)) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                &format!("could not read the body: {error}"),
-            );
-        }
-        Err(_) => return inner.failure_response(Failure::Timeout),
-    };
     let route = inner.spec.route.as_ref().map_or("/", |route| route.path.as_str());
     let environment = cgi_environment(&parts, client, route, body.len(), &inner.spec.vars);
     let arguments = cgi_arguments(&parts, &inner.spec.source);
@@ -225,12 +225,12 @@ fn percent_decode(text: &str) -> String {
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while index < bytes.len() {
-        if bytes[index] == b'%' {
-            if let (Some(high), Some(low)) = (hex_value(bytes.get(index + 1)), hex_value(bytes.get(index + 2))) {
-                decoded.push(high * 16 + low);
-                index += 3;
-                continue;
-            }
+        if let (b'%', Some(high), Some(low)) =
+            (bytes[index], hex_value(bytes.get(index + 1)), hex_value(bytes.get(index + 2)))
+        {
+            decoded.push(high * 16 + low);
+            index += 3;
+            continue;
         }
         decoded.push(bytes[index]);
         index += 1;

@@ -8,10 +8,11 @@
 //! half-read response can never leak into the next request.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -27,6 +28,9 @@ const MAX_IDLE: usize = 256;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a just-returned connection may take to be ready for its next request.
 const READY_TIMEOUT: Duration = Duration::from_millis(500);
+/// Idle connections older than this are closed rather than reused: many servers close idle
+/// keep-alive connections after a few seconds, and a request written just as they do fails.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Worker slots per endpoint; workers beyond it share slots (correct, just less local).
 const WORKER_SLOTS: usize = 16;
@@ -42,21 +46,24 @@ pub(crate) fn set_worker(index: usize) {
     WORKER.with(|worker| worker.set(index % WORKER_SLOTS));
 }
 
-/// The idle connections of one endpoint, by worker.
+/// The idle connections of one endpoint, by worker, oldest first.
 pub(crate) struct Pool {
     address: SocketAddr,
-    idle: [Mutex<Vec<Sender>>; WORKER_SLOTS],
+    idle: [Mutex<VecDeque<(Sender, Instant)>>; WORKER_SLOTS],
 }
 
 impl Pool {
     pub(crate) fn new(address: SocketAddr) -> Self {
-        Self { address, idle: std::array::from_fn(|_| Mutex::new(Vec::new())) }
+        Self { address, idle: std::array::from_fn(|_| Mutex::new(VecDeque::new())) }
     }
 
     /// An idle connection ready for a request, if there is one.
     pub(crate) async fn take_idle(&self) -> Option<Sender> {
         loop {
-            let mut sender = self.lock().pop()?;
+            let (mut sender, since) = self.lock().pop_back()?;
+            if since.elapsed() >= IDLE_TIMEOUT {
+                continue;
+            }
             if sender.is_ready() {
                 return Some(sender);
             }
@@ -90,8 +97,11 @@ impl Pool {
             return;
         }
         let mut idle = self.lock();
+        while idle.front().is_some_and(|(_, since)| since.elapsed() >= IDLE_TIMEOUT) {
+            idle.pop_front();
+        }
         if idle.len() < MAX_IDLE {
-            idle.push(sender);
+            idle.push_back((sender, Instant::now()));
         }
     }
 
@@ -103,7 +113,7 @@ impl Pool {
     }
 
     /// This worker's idle connections.
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Sender, Instant)>> {
         let slot = &self.idle[WORKER.with(Cell::get)];
         slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -5,7 +5,9 @@
 //! - the first instance could not be connected to (nothing was sent), or
 //! - an idle kept-alive connection turned out closed before the request was written (hyper hands the
 //!   request back), which is retried on another connection without counting as the one retry, or
-//! - the connection broke before any response to an idempotent request without a body.
+//! - the connection broke before any response to an idempotent request without a body; when the
+//!   broken connection was a kept-alive one and no other instance is ready, the same instance is
+//!   tried again on a fresh connection.
 //!
 //! Everything else is answered with the error, never retried: a request with a body may have been
 //! partly consumed, and a non-idempotent one may have had effects.
@@ -99,46 +101,63 @@ async fn forward(
     let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
     let first = upstream.pick(None).ok_or_else(no_instance)?;
     let failed = first.endpoint().clone();
-    let (request, reason) = match send(first, request).await {
+    let (request, reason, reused) = match send(first, request, Connection::Any).await {
         Ok(response) => return Ok(response),
-        Err(SendError::NotSent(request)) => (*request, RetryReason::Connect),
-        Err(SendError::Failed(error)) => match replay {
+        Err(SendError::NotSent(request)) => (*request, RetryReason::Connect, false),
+        Err(SendError::Failed { error, reused }) => match replay {
             Some(parts) if !is_body_limit(&error) => {
-                (Request::from_parts(parts, RequestBody::Empty), RetryReason::Reset)
+                (Request::from_parts(parts, RequestBody::Empty), RetryReason::Reset, reused)
             }
             _ => return Err(failure(upstream.name(), &error, max_body)),
         },
     };
-    let Some(second) = upstream.pick(Some(&failed)) else {
+    // Another instance if there is one; else, when a kept-alive connection broke under the request
+    // (the instance closed it as we wrote), the same instance on a fresh connection.
+    let second = upstream.pick(Some(&failed)).or_else(|| if reused { upstream.pick(None) } else { None });
+    let Some(second) = second else {
         return Err(match reason {
             RetryReason::Connect => GatewayError::Connect { upstream: upstream.name().to_string() },
             RetryReason::Reset => GatewayError::Upstream { upstream: upstream.name().to_string() },
         });
     };
     route.metrics.retried(reason);
-    match send(second, request).await {
+    match send(second, request, Connection::Fresh).await {
         Ok(response) => Ok(response),
         Err(SendError::NotSent(_)) => Err(GatewayError::Connect { upstream: upstream.name().to_string() }),
-        Err(SendError::Failed(error)) => Err(failure(upstream.name(), &error, max_body)),
+        Err(SendError::Failed { error, .. }) => Err(failure(upstream.name(), &error, max_body)),
     }
 }
 
 enum SendError {
     /// Nothing reached the instance; the request comes back intact.
     NotSent(Box<Request<RequestBody>>),
-    /// The request was (at least partly) sent and then failed.
-    Failed(hyper::Error),
+    /// The request was (at least partly) sent and then failed, on a reused or a new connection.
+    Failed { error: hyper::Error, reused: bool },
 }
 
-/// Sends the request to the endpoint `in_flight` was taken on, reusing an idle connection when one is ready.
-async fn send(in_flight: InFlight, mut request: Request<RequestBody>) -> Result<Response<ResponseBody>, SendError> {
+/// Which connection a request may use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Connection {
+    /// An idle kept-alive one if there is one, else a new one.
+    Any,
+    /// A new one (after a kept-alive connection failed).
+    Fresh,
+}
+
+/// Sends the request to the endpoint `in_flight` was taken on.
+async fn send(
+    in_flight: InFlight,
+    mut request: Request<RequestBody>,
+    connection: Connection,
+) -> Result<Response<ResponseBody>, SendError> {
     let pool = &in_flight.endpoint().pool;
-    while let Some(mut sender) = pool.take_idle().await {
+    let reuse = connection == Connection::Any;
+    while let Some(mut sender) = if reuse { pool.take_idle().await } else { None } {
         match sender.try_send_request(request).await {
             Ok(response) => return Ok(finish(response, Lease::new(sender, in_flight))),
             Err(mut error) => match error.take_message() {
                 Some(unsent) => request = unsent, // closed before we wrote: try the next connection
-                None => return Err(SendError::Failed(error.into_error())),
+                None => return Err(SendError::Failed { error: error.into_error(), reused: true }),
             },
         }
     }
@@ -149,7 +168,7 @@ async fn send(in_flight: InFlight, mut request: Request<RequestBody>) -> Result<
         Ok(response) => Ok(finish(response, Lease::new(sender, in_flight))),
         Err(mut error) => match error.take_message() {
             Some(unsent) => Err(SendError::NotSent(Box::new(unsent))),
-            None => Err(SendError::Failed(error.into_error())),
+            None => Err(SendError::Failed { error: error.into_error(), reused: false }),
         },
     }
 }

@@ -126,7 +126,13 @@ impl Gateway {
         let graceful = GracefulShutdown::new();
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder.http1().timer(TokioTimer::new()).header_read_timeout(self.limits.header_read_timeout);
-        builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(256)
+            // Dead or silent HTTP/2 connections are closed instead of holding a connection slot.
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(Duration::from_secs(20));
         loop {
             let permit = tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -148,18 +154,24 @@ impl Gateway {
                 },
             };
             let _ = stream.set_nodelay(true);
+            let first_bytes = self.limits.header_read_timeout;
             let gateway = self.clone();
             let service = service_fn(move |request| {
                 let gateway = gateway.clone();
                 async move { Ok::<_, Infallible>(proxy::handle(&gateway.routes, &gateway.metrics, request, remote).await) }
             });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-            let connection = graceful.watch(connection);
+            let builder = builder.clone();
+            let watcher = graceful.watcher();
             let metrics = self.metrics.clone();
             metrics.connection_opened();
             tokio::spawn(async move {
-                if let Err(error) = connection.await {
-                    debug!(%remote, %error, "client connection ended with an error");
+                // A client that connects and sends nothing would hold its slot before hyper's own
+                // header timeout starts (protocol detection has no timer): give it the same time.
+                if let Ok(Ok(())) = tokio::time::timeout(first_bytes, stream.readable()).await {
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    if let Err(error) = watcher.watch(connection.into_owned()).await {
+                        debug!(%remote, %error, "client connection ended with an error");
+                    }
                 }
                 metrics.connection_closed();
                 drop(permit);

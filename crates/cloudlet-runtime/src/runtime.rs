@@ -31,6 +31,8 @@ struct WorkloadHandle {
     status: Arc<Mutex<WorkloadStatus>>,
     /// The revision and replicas last asked for; the controller's status catches up asynchronously.
     target: Mutex<Target>,
+    /// Directories the workload's instances (running or stopping) run from.
+    workdirs: crate::workload::Workdirs,
 }
 
 #[derive(Clone)]
@@ -79,7 +81,7 @@ impl Runtime {
                 }
                 None => {
                     let upstream = Upstream::new(format!("{app}/{name}"));
-                    let (controller, status) = WorkloadController::new(
+                    let (controller, status, workdirs) = WorkloadController::new(
                         deployment,
                         run.replicas,
                         upstream.clone(),
@@ -93,6 +95,7 @@ impl Runtime {
                         commands,
                         status,
                         target: Mutex::new(target),
+                        workdirs,
                     })
                 }
             };
@@ -130,6 +133,13 @@ impl Runtime {
         let mut workloads: Vec<WorkloadStatus> = entry.workloads.values().map(WorkloadHandle::status).collect();
         workloads.sort_by(|a, b| a.name.cmp(&b.name));
         Some(workloads)
+    }
+
+    /// Directories some instance of `app` runs from (or will, once started): files not to delete.
+    pub fn workdirs_in_use(&self, app: &str) -> Vec<std::path::PathBuf> {
+        let apps = self.lock();
+        let Some(entry) = apps.get(app) else { return Vec::new() };
+        entry.workloads.values().flat_map(|handle| lock(&handle.workdirs).clone()).collect()
     }
 
     /// The logs of `app`.

@@ -48,6 +48,9 @@ pub struct WorkloadStatus {
     pub instances: Vec<InstanceStatus>,
 }
 
+/// The directories a workload's instances run from, shared with the runtime.
+pub(crate) type Workdirs = Arc<Mutex<Vec<std::path::PathBuf>>>;
+
 pub(crate) enum Command {
     Update(Arc<ServiceDeployment>),
     Scale(u32),
@@ -57,6 +60,8 @@ pub(crate) enum Command {
 struct Managed {
     cell: Arc<InstanceCell>,
     revision: String,
+    /// The files the instance runs from; they must outlive it.
+    workdir: std::path::PathBuf,
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -71,6 +76,7 @@ pub(crate) struct WorkloadController {
     stopping: Vec<Managed>,
     changed: Arc<Notify>,
     status: Arc<Mutex<WorkloadStatus>>,
+    workdirs: Workdirs,
     next_number: u32,
 }
 
@@ -81,8 +87,9 @@ impl WorkloadController {
         upstream: Arc<Upstream>,
         logs: Arc<AppLogs>,
         metrics: RuntimeMetrics,
-    ) -> (Self, Arc<Mutex<WorkloadStatus>>) {
+    ) -> (Self, Arc<Mutex<WorkloadStatus>>, Workdirs) {
         let status = Arc::new(Mutex::new(summarise(&deployment, replicas, Vec::new())));
+        let workdirs = Arc::new(Mutex::new(vec![deployment.workdir.clone()]));
         let controller = Self {
             deployment,
             replicas,
@@ -93,9 +100,10 @@ impl WorkloadController {
             stopping: Vec::new(),
             changed: Arc::new(Notify::new()),
             status: status.clone(),
+            workdirs: workdirs.clone(),
             next_number: 1,
         };
-        (controller, status)
+        (controller, status, workdirs)
     }
 
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
@@ -163,7 +171,8 @@ impl WorkloadController {
             metrics: self.metrics.clone(),
         };
         let task = tokio::spawn(supervisor.run());
-        self.instances.push(Managed { cell, revision: self.deployment.revision.clone(), stop, task });
+        let workdir = self.deployment.workdir.clone();
+        self.instances.push(Managed { cell, revision: self.deployment.revision.clone(), workdir, stop, task });
     }
 
     /// Takes an instance out of rotation, lets its requests finish, then stops it.
@@ -212,6 +221,12 @@ impl WorkloadController {
             self.instances.iter().chain(&self.stopping).map(|instance| instance.cell.status()).collect();
         let summary = summarise(&self.deployment, self.replicas, statuses);
         *self.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = summary;
+        let mut workdirs: Vec<std::path::PathBuf> = std::iter::once(self.deployment.workdir.clone())
+            .chain(self.instances.iter().chain(&self.stopping).map(|instance| instance.workdir.clone()))
+            .collect();
+        workdirs.sort();
+        workdirs.dedup();
+        *self.workdirs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = workdirs;
     }
 
     fn publish_endpoints(&self) {

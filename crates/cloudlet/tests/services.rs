@@ -97,3 +97,31 @@ async fn a_rolling_redeploy_fails_no_request() {
     let stdout = common::deploy(&node, &path);
     assert!(stdout.contains("roll is up to date (version 2)"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_only_redeploys_keep_the_files_running_instances_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    let path = write_app(dir.path(), "keep", &echo_manifest("keep", "/keep", 1, "1"));
+    common::deploy(&node, &path);
+    let client = node.client();
+    let first = client.app("keep").await.expect("app").workloads[0].instances[0].clone();
+    // Three deploys that change only the manifest's scale: the instance keeps running, untouched.
+    for max in [11, 12, 13] {
+        std::fs::write(&path, echo_manifest("keep", "/keep", 1, "1").replace("max = 10", &format!("max = {max}")))
+            .expect("manifest");
+        common::deploy(&node, &path);
+    }
+    let detail = client.app("keep").await.expect("app");
+    assert_eq!(detail.version, 4);
+    assert_eq!(detail.workloads[0].instances[0].pid, first.pid, "no restart for a scale change");
+    // It can still restart from its files after a crash.
+    common::signal(first.pid.expect("pid"), nix::sys::signal::Signal::SIGKILL);
+    wait_for_app(&client, "keep", Duration::from_secs(30), |app| {
+        let instance = &app.workloads[0].instances[0];
+        instance.restarts == 1 && instance.state == "ready"
+    })
+    .await;
+    let answer = common::Http::new().get_json(&node.gateway_url("/keep/x")).await;
+    assert_eq!(answer["version"], "1");
+}

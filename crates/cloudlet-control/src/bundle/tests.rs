@@ -82,4 +82,27 @@ fn limits_stop_large_bundles() {
     assert!(matches!(unpack(&gzip(&bytes), dir.path(), limits), Err(BundleError::TooLarge(1024))));
     let limits = BundleLimits { max_bytes: 1 << 20, max_files: 1 };
     assert!(matches!(unpack(&bytes, dir.path(), limits), Err(BundleError::TooManyFiles(1))));
+
+    // Directories and repeated names count too.
+    let mut builder = tar::Builder::new(Vec::new());
+    for i in 0..50 {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(0);
+        header.set_mode(0o755);
+        header.set_cksum();
+        builder.append_data(&mut header, format!("d{i}"), &[][..]).expect("dir");
+    }
+    let directories = builder.into_inner().expect("tar");
+    let limits = BundleLimits { max_bytes: 1 << 20, max_files: 10 };
+    assert!(matches!(unpack(&directories, dir.path(), limits), Err(BundleError::TooManyFiles(10))));
+
+    // A gzip bomb stops at the cap, however small the upload.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let zeros = vec![0u8; 8 << 20];
+    let bomb = gzip(&tar_of(&[("cloudlet.toml", b"name = \"a\"", 0o644), ("zeros", &zeros, 0o644)]));
+    assert!(bomb.len() < 64 << 10);
+    let limits = BundleLimits { max_bytes: 1 << 20, max_files: 10 };
+    assert!(matches!(unpack(&bomb, fresh.path(), limits), Err(BundleError::TooLarge(_))));
+    assert!(!fresh.path().join("zeros").exists(), "nothing past the cap is written");
 }
