@@ -28,7 +28,9 @@ if ! wasmtime --version 2>/dev/null | grep -q '^wasmtime 48\.'; then
 fi
 (cd "$root" && cargo build --release -q -p cloudlet)
 cloudlet="$CARGO_TARGET_DIR/release/cloudlet"
-component="$root/examples/hello-function/hello.wasm"
+# The test fixture's /hello answers "hello from wasm" without logging (the example prints a log line
+# per request, which wasmtime serve writes to its stdout and Cloudlet to a memory ring: not comparable).
+component="$root/crates/cloudlet-functions/tests/fixtures/http_fixture.wasm"
 
 work=$(mktemp -d /tmp/cloudlet-fn-bench.XXXXXX)
 pids=()
@@ -52,10 +54,13 @@ ready=$(grep '^cloudlet ready' "$work/node.out") || { cat "$work/node.err"; exit
 gateway=$(sed 's/.*gateway=\([^ ]*\).*/\1/' <<<"$ready")
 api=$(sed 's/.*api=\([^ ]*\).*/\1/' <<<"$ready")
 export CLOUDLET_API="http://$api" CLOUDLET_TOKEN=bench
-"$cloudlet" deploy -f "$root/examples/hello-function/cloudlet.toml" >/dev/null
+mkdir -p "$work/app"
+cp "$component" "$work/app/hello.wasm"
+printf 'name = "bench"\n[[function]]\nname = "hello"\nsource = "hello.wasm"\nroute = "/fx"\nlimits = { instances = 256, queue = 1024 }\n' >"$work/app/cloudlet.toml"
+"$cloudlet" deploy -f "$work/app/cloudlet.toml" >/dev/null
 
-cloudlet_url="http://$gateway/fn/hello"
-wasmtime_url="http://127.0.0.1:$wasmtime_port/fn/hello"
+cloudlet_url="http://$gateway/fx/hello"
+wasmtime_url="http://127.0.0.1:$wasmtime_port/fx/hello"
 wait_http "$wasmtime_url" && wait_http "$cloudlet_url"
 
 # --- throughput and latency ------------------------------------------------------------------------
@@ -67,7 +72,7 @@ run_wrk() {
 }
 wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "$cloudlet_url" >/dev/null
 wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "$wasmtime_url" >/dev/null
-echo "hello component ($(stat -c %s "$component") bytes), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds, alternating; $(nproc) CPUs"
+echo "hello component ($(stat -c %s "$component") bytes, wit-bindgen C), wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS rounds, alternating; $(nproc) CPUs"
 printf '%-6s %-16s %12s %10s %10s\n' round server "req/s" "p50 ms" "p99 ms"
 results=()
 for round in $(seq "$ROUNDS"); do
