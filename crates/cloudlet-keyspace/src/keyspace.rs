@@ -182,20 +182,24 @@ impl Keyspace {
 
     /// Live keys from scan position `cursor` on, at least `count` of them unless the end comes
     /// first, never splitting a group of equal positions; returns them and the next cursor (0 = done).
-    pub fn scan(&self, cursor: u64, count: usize, now: u64, mut keep: impl FnMut(&Bytes, &Entry) -> bool) -> (Vec<Bytes>, u64) {
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        now: u64,
+        mut keep: impl FnMut(&Bytes, &Entry) -> bool,
+    ) -> (Vec<Bytes>, u64) {
         let mut keys = Vec::new();
-        let mut visited = 0;
         let mut last_position = None;
-        for (position, key) in self.index.range((cursor, Bytes::new())..) {
+        for (visited, (position, key)) in self.index.range((cursor, Bytes::new())..).enumerate() {
             if visited >= count && last_position != Some(*position) {
                 return (keys, *position);
             }
-            visited += 1;
             last_position = Some(*position);
-            if let Some(entry) = self.entries.get(key).filter(|entry| entry.alive(now)) {
-                if keep(key, entry) {
-                    keys.push(key.clone());
-                }
+            if let Some(entry) = self.entries.get(key).filter(|entry| entry.alive(now))
+                && keep(key, entry)
+            {
+                keys.push(key.clone());
             }
         }
         (keys, 0)
@@ -210,7 +214,10 @@ impl Keyspace {
     pub fn keys_in_slot(&self, slot: u16, now: u64) -> impl Iterator<Item = &Bytes> {
         let start = u64::from(slot) << 48;
         let end = (u64::from(slot) + 1) << 48;
-        self.index.range((start, Bytes::new())..(end, Bytes::new())).map(|(_, key)| key).filter(move |key| self.get(key, now).is_some())
+        self.index
+            .range((start, Bytes::new())..(end, Bytes::new()))
+            .map(|(_, key)| key)
+            .filter(move |key| self.get(key, now).is_some())
     }
 }
 

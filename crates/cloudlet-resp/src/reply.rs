@@ -28,6 +28,8 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// Key-value pairs: a map in RESP3, a flat array in RESP2.
     Map(Vec<(Reply, Reply)>),
+    /// Ordered pairs (member and score): an array of 2-element arrays in RESP3, a flat array in RESP2.
+    Pairs(Vec<(Reply, Reply)>),
     /// A set in RESP3, an array in RESP2.
     Set(Vec<Reply>),
     /// A double in RESP3, a bulk string in RESP2.
@@ -84,6 +86,23 @@ impl Reply {
                     value.encode(protocol, out);
                 }
             }
+            Reply::Pairs(pairs) => match protocol {
+                Protocol::Resp3 => {
+                    number(out, b'*', pairs.len() as i64);
+                    for (first, second) in pairs {
+                        out.put_slice(b"*2\r\n");
+                        first.encode(protocol, out);
+                        second.encode(protocol, out);
+                    }
+                }
+                Protocol::Resp2 => {
+                    number(out, b'*', 2 * pairs.len() as i64);
+                    for (first, second) in pairs {
+                        first.encode(protocol, out);
+                        second.encode(protocol, out);
+                    }
+                }
+            },
             Reply::Double(value) => {
                 let text = format_double(*value);
                 match protocol {
