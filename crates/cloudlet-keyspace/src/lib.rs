@@ -15,6 +15,6 @@ pub mod pattern;
 pub mod slot;
 pub mod value;
 
-pub use commands::{CommandSpec, Context, Kind, execute, lookup};
+pub use commands::{CommandSpec, Context, Kind, execute, lookup, unknown_command, wrong_arity};
 pub use keyspace::{Entry, Keyspace};
 pub use value::Value;

@@ -80,14 +80,14 @@ pub fn execute(keyspace: &mut Keyspace, args: &[Bytes], context: &mut Context) -
 /// Commands return their error reply as `Err`, so `?` reads naturally.
 type Outcome = Result<Reply, Reply>;
 
-pub(crate) fn unknown_command(args: &[Bytes]) -> Reply {
+pub fn unknown_command(args: &[Bytes]) -> Reply {
     let name = String::from_utf8_lossy(&args[0]);
     let beginning: String =
         args[1..].iter().take(8).map(|arg| format!("'{}' ", String::from_utf8_lossy(arg))).collect();
     Reply::error(format!("ERR unknown command '{name}', with args beginning with: {beginning}"))
 }
 
-pub(crate) fn wrong_arity(name: &[u8]) -> Reply {
+pub fn wrong_arity(name: &[u8]) -> Reply {
     Reply::error(format!("ERR wrong number of arguments for '{}' command", String::from_utf8_lossy(name)))
 }
 
