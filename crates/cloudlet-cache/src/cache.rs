@@ -59,7 +59,9 @@ impl Cache {
         let mut seed = [0u8; 8];
         let _ = getrandom::fill(&mut seed);
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard { keyspace: Keyspace::new(), policy: S3Fifo::default() })).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard { keyspace: Keyspace::new(), policy: S3Fifo::default() }))
+                .collect(),
             budget: max_memory / SHARDS,
             max_memory,
             evicted: AtomicU64::new(0),
@@ -152,7 +154,9 @@ impl Backend for Cache {
         let name = args[0].to_ascii_lowercase();
         let mut context = self.context();
         match name.as_slice() {
-            b"dbsize" => Reply::Integer((0..SHARDS).map(|index| self.lock(index).keyspace.len(context.now) as i64).sum()),
+            b"dbsize" => {
+                Reply::Integer((0..SHARDS).map(|index| self.lock(index).keyspace.len(context.now) as i64).sum())
+            }
             b"flushdb" | b"flushall" => {
                 for index in 0..SHARDS {
                     let mut shard = self.lock(index);
@@ -194,7 +198,9 @@ impl Backend for Cache {
     }
 
     fn shards(&self) -> Vec<ShardView> {
-        (0..SHARDS).map(|index| ShardView { id: format!("{:040x}", index + 1), slots: vec![slot_range(index)] }).collect()
+        (0..SHARDS)
+            .map(|index| ShardView { id: format!("{:040x}", index + 1), slots: vec![slot_range(index)] })
+            .collect()
     }
 
     fn stats(&self) -> BackendStats {

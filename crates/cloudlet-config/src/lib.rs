@@ -21,5 +21,5 @@ mod suggest;
 pub use manifest::{
     Executor, FunctionLimits, FunctionSpec, Manifest, OutboundHost, RouteSpec, Scale, ServiceSpec, WorkloadLimits,
 };
-pub use node::NodeConfig;
+pub use node::{CacheConfig, KvConfig, NodeConfig};
 pub use problem::{Location, Problem};

@@ -20,6 +20,8 @@ pub struct NodeConfig {
     pub token: Option<String>,
     pub listen: Listeners,
     pub gateway: GatewayConfig,
+    pub kv: KvConfig,
+    pub cache: CacheConfig,
     /// How long SIGTERM waits for in-flight requests and instances before exiting anyway. Default 30s.
     pub shutdown_timeout: Duration,
 }
@@ -48,6 +50,22 @@ pub struct GatewayConfig {
     pub workers: u32,
 }
 
+/// The key-value store listener.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KvConfig {
+    /// When set, clients must AUTH with it; unauthenticated commands get `-NOAUTH`.
+    pub password: Option<String>,
+}
+
+/// The cache listener.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CacheConfig {
+    /// Bytes the cache may hold (keys, values and overhead). Default: an eighth of the machine's memory.
+    pub max_memory: Option<u64>,
+    /// When set, clients must AUTH with it.
+    pub password: Option<String>,
+}
+
 impl Default for NodeConfig {
     fn default() -> Self {
         Self {
@@ -64,6 +82,8 @@ impl Default for NodeConfig {
                 header_read_timeout: Duration::from_secs(30),
                 workers: std::thread::available_parallelism().map_or(1, |cpus| cpus.get() as u32),
             },
+            kv: KvConfig::default(),
+            cache: CacheConfig::default(),
             shutdown_timeout: Duration::from_secs(30),
         }
     }
@@ -125,6 +145,18 @@ fn read_config(root: &mut TableReader<'_, '_>) -> NodeConfig {
             config.gateway.workers = workers;
         }
         gateway.finish();
+    }
+    if let Some(mut kv) = root.table("kv") {
+        config.kv.password = kv.string("password");
+        kv.finish();
+    }
+    if let Some(mut cache) = root.table("cache") {
+        config.cache.max_memory = cache.size("max_memory");
+        config.cache.password = cache.string("password");
+        if config.cache.max_memory == Some(0) {
+            cache.report("max_memory", "\"max_memory\" must be more than 0", None);
+        }
+        cache.finish();
     }
     config
 }

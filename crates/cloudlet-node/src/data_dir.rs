@@ -4,6 +4,7 @@
 //! DATA_DIR/
 //!   .lock            held (flock) while a node runs
 //!   admin.token      the generated admin token, mode 0600
+//!   node.id          this node's cluster id (40 hex characters)
 //!   meta/apps/       one JSON record per deployed app
 //!   apps/NAME/REV/   the files of each deployed app version
 //!   cache/wasm/      compiled functions, keyed by content hash and engine version
@@ -63,6 +64,22 @@ impl DataDir {
     /// Compiled WebAssembly, keyed by content and engine.
     pub fn wasm_cache_dir(&self) -> PathBuf {
         self.path.join("cache").join("wasm")
+    }
+
+    /// This node's 40-hex-character cluster id, generated once into `node.id`.
+    pub fn node_id(&self) -> Result<String, DataDirError> {
+        let file = self.path.join("node.id");
+        let io_error = |source| DataDirError::Io { path: file.clone(), source };
+        match fs::read_to_string(&file) {
+            Ok(text) if text.trim().len() == 40 => Ok(text.trim().to_string()),
+            Ok(_) | Err(_) => {
+                let mut bytes = [0u8; 20];
+                getrandom::fill(&mut bytes).map_err(|error| io_error(io::Error::other(error.to_string())))?;
+                let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+                fs::write(&file, format!("{id}\n")).map_err(io_error)?;
+                Ok(id)
+            }
+        }
     }
 
     pub fn token_file(&self) -> PathBuf {

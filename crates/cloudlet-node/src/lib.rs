@@ -18,11 +18,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use cloudlet_api::{ApiState, NodeInfo};
+use cloudlet_cache::Cache;
 use cloudlet_config::NodeConfig;
 use cloudlet_control::bundle::BundleLimits;
 use cloudlet_control::{Control, ControlParts, FileStore};
 use cloudlet_functions::{EngineSettings, FunctionEngine, FunctionMetrics};
 use cloudlet_gateway::{Gateway, GatewayLimits, GatewayMetrics, RouteTable};
+use cloudlet_redis::server::announce_address;
+use cloudlet_redis::{RedisServer, ServerSettings};
+use cloudlet_resp::Limits;
 use cloudlet_runtime::{Runtime, RuntimeMetrics};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -140,9 +144,23 @@ pub async fn run(
             }
         })
     };
-    let placeholders = [
+    let cache = Arc::new(Cache::new(cache_memory(&config) as usize));
+    let cache_server = RedisServer::new(
+        cache.clone(),
+        ServerSettings {
+            name: "cache",
+            password: config.cache.password.clone(),
+            limits: Limits::default(),
+            max_request_bytes: 1 << 30,
+            max_clients: 10_000,
+            node_id: data_dir.node_id()?,
+            announce: announce_address(addresses.cache),
+        },
+    );
+    let data_tasks = [
         tokio::spawn(resp_placeholder::serve(kv_listener, "the key-value store", shutdown.clone())),
-        tokio::spawn(resp_placeholder::serve(cache_listener, "the cache", shutdown.clone())),
+        tokio::spawn(cache_server.serve(cache_listener, shutdown.clone())),
+        tokio::spawn(cache.purge_forever(shutdown.clone())),
     ];
 
     let restored = control.restore().await?;
@@ -157,11 +175,22 @@ pub async fn run(
     runtime.shutdown().await;
     api_shutdown.cancel();
     let _ = api_task.await;
-    for placeholder in placeholders {
-        let _ = placeholder.await;
+    for task in data_tasks {
+        let _ = task.await;
     }
     info!("node stopped");
     Ok(())
+}
+
+/// The cache's memory bound: configured, or an eighth of the machine's memory (256 MiB if unknown).
+fn cache_memory(config: &NodeConfig) -> u64 {
+    config.cache.max_memory.unwrap_or_else(|| {
+        let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
+            let line = text.lines().find(|line| line.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
+        });
+        total.map_or(256 << 20, |total| total / 8)
+    })
 }
 
 async fn bind(service: &'static str, address: SocketAddr) -> Result<TcpListener, NodeError> {

@@ -1,5 +1,5 @@
-//! The KV and cache listeners before their services exist: they bind (so the node's contract and
-//! ports are stable) and answer every connection with one RESP error, then close it.
+//! The KV listener until the Raft-backed store lands: it binds (so the node's contract and ports are
+//! stable) and answers every connection with one RESP error, then closes it.
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;

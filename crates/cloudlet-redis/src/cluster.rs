@@ -27,7 +27,11 @@ pub(crate) async fn command<B: Backend>(server: &RedisServer<B>, args: &[Bytes])
                 ranges
                     .into_iter()
                     .map(|(start, end)| {
-                        Reply::Array(vec![Reply::Integer(i64::from(start)), Reply::Integer(i64::from(end)), node.clone()])
+                        Reply::Array(vec![
+                            Reply::Integer(i64::from(start)),
+                            Reply::Integer(i64::from(end)),
+                            node.clone(),
+                        ])
                     })
                     .collect(),
             )
@@ -35,7 +39,10 @@ pub(crate) async fn command<B: Backend>(server: &RedisServer<B>, args: &[Bytes])
         (b"shards", 2) => {
             let mut ranges: Vec<(u16, u16)> = shards.iter().flat_map(|shard| shard.slots.iter().copied()).collect();
             ranges.sort_unstable();
-            let slots = ranges.iter().flat_map(|(start, end)| [Reply::Integer(i64::from(*start)), Reply::Integer(i64::from(*end))]).collect();
+            let slots = ranges
+                .iter()
+                .flat_map(|(start, end)| [Reply::Integer(i64::from(*start)), Reply::Integer(i64::from(*end))])
+                .collect();
             let node = Reply::Map(vec![
                 (Reply::bulk("id"), Reply::Bulk(Bytes::from(settings.node_id.clone()))),
                 (Reply::bulk("port"), Reply::Integer(port)),
@@ -90,7 +97,8 @@ pub(crate) async fn command<B: Backend>(server: &RedisServer<B>, args: &[Bytes])
             None => Reply::error("ERR Invalid slot"),
         },
         (b"getkeysinslot", 4) => {
-            let (Some(slot), Some(count)) = (parse_slot(&args[2]), std::str::from_utf8(&args[3]).ok().and_then(|c| c.parse::<usize>().ok()))
+            let (Some(slot), Some(count)) =
+                (parse_slot(&args[2]), std::str::from_utf8(&args[3]).ok().and_then(|c| c.parse::<usize>().ok()))
             else {
                 return Reply::error("ERR Invalid slot or number of keys");
             };

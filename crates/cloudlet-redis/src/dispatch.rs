@@ -64,7 +64,11 @@ pub(crate) async fn handle<B: Backend>(server: &RedisServer<B>, client: &mut Cli
                     let single_key = keys.len() == 1 && spec.kind == Kind::Read;
                     let reply = server.backend.execute(slot, vec![args], spec.kind).await.pop().unwrap_or(Reply::Null);
                     if single_key {
-                        let counter = if matches!(reply, Reply::Null | Reply::NullArray) { &server.stats.misses } else { &server.stats.hits };
+                        let counter = if matches!(reply, Reply::Null | Reply::NullArray) {
+                            &server.stats.misses
+                        } else {
+                            &server.stats.hits
+                        };
                         counter.fetch_add(1, Ordering::Relaxed);
                     }
                     reply
@@ -89,7 +93,10 @@ fn queue(client: &mut Client, spec: &cloudlet_keyspace::CommandSpec, args: Vec<B
         }
         Ok(None) if spec.kind != Kind::Server => {
             transaction.failed = true;
-            return Reply::error(format!("ERR command '{}' spans every shard and cannot run in a transaction", spec.name));
+            return Reply::error(format!(
+                "ERR command '{}' spans every shard and cannot run in a transaction",
+                spec.name
+            ));
         }
         Ok(None) => {}
         Ok(Some(slot)) => match transaction.slot {
@@ -128,7 +135,12 @@ fn simple(args: &[Bytes]) -> Reply {
     }
 }
 
-async fn server_command<B: Backend>(server: &RedisServer<B>, client: &mut Client, name: &[u8], args: Vec<Bytes>) -> Reply {
+async fn server_command<B: Backend>(
+    server: &RedisServer<B>,
+    client: &mut Client,
+    name: &[u8],
+    args: Vec<Bytes>,
+) -> Reply {
     let settings = &server.settings;
     match name {
         b"ping" => {
@@ -181,7 +193,12 @@ async fn server_command<B: Backend>(server: &RedisServer<B>, client: &mut Client
     }
 }
 
-fn authenticate<B: Backend>(server: &RedisServer<B>, client: &mut Client, user: Option<&Bytes>, password: &Bytes) -> Reply {
+fn authenticate<B: Backend>(
+    server: &RedisServer<B>,
+    client: &mut Client,
+    user: Option<&Bytes>,
+    password: &Bytes,
+) -> Reply {
     let Some(expected) = &server.settings.password else {
         return Reply::error(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -227,7 +244,9 @@ fn hello<B: Backend>(server: &RedisServer<B>, client: &mut Client, args: &[Bytes
         }
     }
     if !client.authenticated {
-        return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return Reply::error(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        );
     }
     client.protocol = protocol;
     Reply::Map(vec![
@@ -278,7 +297,9 @@ fn client_line(client: &Client) -> String {
     let (lib_name, lib_version) = client
         .library
         .as_ref()
-        .map(|(name, version)| (String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(version).into_owned()))
+        .map(|(name, version)| {
+            (String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(version).into_owned())
+        })
         .unwrap_or_default();
     let resp = if client.protocol == Protocol::Resp3 { 3 } else { 2 };
     format!(
@@ -315,10 +336,7 @@ fn command(args: &[Bytes]) -> Reply {
             }
             Reply::Array(keys.into_iter().map(|key| Reply::Bulk(key.clone())).collect())
         }
-        _ => Reply::error(format!(
-            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
-            String::from_utf8_lossy(&args[1])
-        )),
+        _ => Reply::error(format!("ERR unknown subcommand '{}'. Try COMMAND HELP.", String::from_utf8_lossy(&args[1]))),
     }
 }
 
@@ -342,7 +360,10 @@ fn config<B: Backend>(server: &RedisServer<B>, args: &[Bytes]) -> Reply {
             ];
             let mut pairs = Vec::new();
             for (name, value) in &parameters {
-                if args[2..].iter().any(|pattern| cloudlet_keyspace::pattern::matches(&pattern.to_ascii_lowercase(), name.as_bytes())) {
+                if args[2..]
+                    .iter()
+                    .any(|pattern| cloudlet_keyspace::pattern::matches(&pattern.to_ascii_lowercase(), name.as_bytes()))
+                {
                     pairs.push((Reply::bulk(*name), Reply::Bulk(Bytes::from(value.clone()))));
                 }
             }

@@ -13,8 +13,10 @@ use crate::server::RedisServer;
 pub(crate) const REDIS_VERSION: &str = "7.0.0";
 
 pub(crate) fn render<B: Backend>(server: &RedisServer<B>, _client: &Client, sections: &[Bytes]) -> String {
-    let wanted: Vec<String> = sections.iter().map(|section| String::from_utf8_lossy(section).to_ascii_lowercase()).collect();
-    let all = wanted.is_empty() || wanted.iter().any(|section| matches!(section.as_str(), "all" | "everything" | "default"));
+    let wanted: Vec<String> =
+        sections.iter().map(|section| String::from_utf8_lossy(section).to_ascii_lowercase()).collect();
+    let all =
+        wanted.is_empty() || wanted.iter().any(|section| matches!(section.as_str(), "all" | "everything" | "default"));
     let show = |name: &str| all || wanted.iter().any(|section| section == name);
     let stats = server.backend.stats();
     let counters = &server.stats;

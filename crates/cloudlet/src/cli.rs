@@ -88,6 +88,15 @@ pub struct ServeArgs {
     /// Admin token for the API [default: generated into DATA_DIR/admin.token].
     #[arg(long, env = "CLOUDLET_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Memory the cache may use, e.g. 512MiB [default: an eighth of the machine's memory].
+    #[arg(long)]
+    pub cache_max_memory: Option<String>,
+    /// Password clients of the KV store must AUTH with.
+    #[arg(long, env = "CLOUDLET_KV_PASSWORD", hide_env_values = true)]
+    pub kv_password: Option<String>,
+    /// Password clients of the cache must AUTH with.
+    #[arg(long, env = "CLOUDLET_CACHE_PASSWORD", hide_env_values = true)]
+    pub cache_password: Option<String>,
 }
 
 /// How client commands reach a node.

@@ -37,7 +37,11 @@ fn stays_under_its_bound_while_ten_times_its_size_is_written() {
     let stats = cache.stats();
     assert!(stats.evicted_keys > 0);
     assert!(stats.keys > 1000, "the cache stays useful: {} keys", stats.keys);
-    assert_eq!(run(&cache, &["GET", &format!("key:{}", index - 1)]), Reply::Bulk(Bytes::from(value.clone())), "the newest key is there");
+    assert_eq!(
+        run(&cache, &["GET", &format!("key:{}", index - 1)]),
+        Reply::Bulk(Bytes::from(value.clone())),
+        "the newest key is there"
+    );
 }
 
 #[test]
@@ -68,7 +72,11 @@ fn a_value_larger_than_a_shard_gets_oom() {
     assert!(cache.stats().used_memory <= 16 << 10);
     // A shard that cannot get under its bound refuses growing writes.
     let mut shard = cache.lock(0);
-    shard.keyspace.insert(Bytes::from_static(b"pinned"), cloudlet_keyspace::Value::Str(Bytes::from(huge.clone())), None);
+    shard.keyspace.insert(
+        Bytes::from_static(b"pinned"),
+        cloudlet_keyspace::Value::Str(Bytes::from(huge.clone())),
+        None,
+    );
     drop(shard);
     let slot_zero_key = "fHh"; // CRC16("fHh") mod 16384 = 0
     assert_eq!(cloudlet_keyspace::slot::slot(slot_zero_key.as_bytes()), 0);

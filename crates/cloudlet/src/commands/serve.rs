@@ -116,6 +116,20 @@ fn node_config(args: &ServeArgs) -> Result<NodeConfig> {
     if args.token.is_some() {
         config.token = args.token.clone();
     }
+    if let Some(size) = &args.cache_max_memory {
+        let bytes =
+            cloudlet_config::units::parse_size(size).map_err(|message| anyhow!("--cache-max-memory: {message}"))?;
+        if bytes == 0 {
+            return Err(anyhow!("--cache-max-memory must be more than 0"));
+        }
+        config.cache.max_memory = Some(bytes);
+    }
+    if args.kv_password.is_some() {
+        config.kv.password = args.kv_password.clone();
+    }
+    if args.cache_password.is_some() {
+        config.cache.password = args.cache_password.clone();
+    }
     Ok(config)
 }
 

@@ -27,6 +27,7 @@ pub struct TestNode {
     pub gateway: SocketAddr,
     pub api: SocketAddr,
     pub kv: SocketAddr,
+    pub cache: SocketAddr,
     pub data_dir: PathBuf,
     log: PathBuf,
 }
@@ -34,6 +35,11 @@ pub struct TestNode {
 impl TestNode {
     /// Starts a node with its data in `data_dir`.
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Starts a node with extra `serve` flags.
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let log = data_dir.with_extension("log");
         let log_file = std::fs::File::options().create(true).append(true).open(&log).expect("node log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_cloudlet"))
@@ -41,6 +47,7 @@ impl TestNode {
             .arg(data_dir)
             .args(["--gateway", "127.0.0.1:0", "--api", "127.0.0.1:0", "--kv", "127.0.0.1:0", "--cache", "127.0.0.1:0"])
             .args(["--token", TOKEN])
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(log_file)
@@ -65,6 +72,7 @@ impl TestNode {
             gateway: field("gateway"),
             api: field("api"),
             kv: field("kv"),
+            cache: field("cache"),
             child: Some(child),
             data_dir: data_dir.to_path_buf(),
             log,
