@@ -5,9 +5,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use cloudlet_keyspace::slot::SLOTS;
 use cloudlet_keyspace::{Context, Keyspace, Kind, execute, lookup};
-use cloudlet_redis::{Backend, BackendStats, ShardView};
+use cloudlet_redis::{Backend, BackendStats, ShardView, SlotRanges, scan_across};
 use cloudlet_resp::Reply;
 
 use crate::eviction::{S3Fifo, TRACKING_OVERHEAD};
@@ -45,12 +44,7 @@ fn now_ms() -> u64 {
 }
 
 fn shard_of(slot: u16) -> usize {
-    usize::from(slot) * SHARDS / usize::from(SLOTS)
-}
-
-fn slot_range(shard: usize) -> (u16, u16) {
-    let per = usize::from(SLOTS) / SHARDS;
-    ((shard * per) as u16, ((shard + 1) * per - 1) as u16)
+    SlotRanges::new(SHARDS).shard_of(slot)
 }
 
 impl Cache {
@@ -174,7 +168,9 @@ impl Backend for Cache {
                 }
                 Reply::Array(keys)
             }
-            b"scan" => scan(self, args, &mut context),
+            b"scan" => scan_across(SlotRanges::new(SHARDS), args, |shard, args| {
+                execute(&mut self.lock(shard).keyspace, args, &mut context)
+            }),
             b"randomkey" => {
                 let start = context.below(SHARDS);
                 for offset in 0..SHARDS {
@@ -198,9 +194,7 @@ impl Backend for Cache {
     }
 
     fn shards(&self) -> Vec<ShardView> {
-        (0..SHARDS)
-            .map(|index| ShardView { id: format!("{:040x}", index + 1), slots: vec![slot_range(index)] })
-            .collect()
+        SlotRanges::new(SHARDS).views()
     }
 
     fn stats(&self) -> BackendStats {
@@ -221,31 +215,6 @@ impl Backend for Cache {
             evicted_keys: self.evicted.load(Ordering::Relaxed),
             expired_keys: self.expired.load(Ordering::Relaxed),
             durable: false,
-        }
-    }
-}
-
-/// SCAN across shards: the cursor is a scan position, and positions are ordered by slot, so the
-/// shard owning the cursor's slot continues, and the next shard starts where it ends.
-fn scan(cache: &Cache, mut args: Vec<Bytes>, context: &mut Context) -> Reply {
-    let cursor = std::str::from_utf8(&args[1]).ok().and_then(|text| text.parse::<u64>().ok());
-    let Some(mut cursor) = cursor else { return Reply::error("ERR invalid cursor") };
-    loop {
-        let slot = (cursor >> 48) as u16;
-        let index = shard_of(slot.min(SLOTS - 1));
-        args[1] = Bytes::from(cursor.to_string());
-        let reply = execute(&mut cache.lock(index).keyspace, &args, context);
-        let Reply::Array(parts) = &reply else { return reply };
-        let next_is_zero = matches!(&parts[0], Reply::Bulk(next) if next.as_ref() == b"0");
-        let found_keys = matches!(&parts[1], Reply::Array(keys) if !keys.is_empty());
-        if !next_is_zero || index + 1 == SHARDS {
-            return reply;
-        }
-        // This shard is done: continue at the next one's first position.
-        let (start, _) = slot_range(index + 1);
-        cursor = (u64::from(start) << 48).max(1);
-        if found_keys {
-            return Reply::Array(vec![Reply::Bulk(Bytes::from(cursor.to_string())), parts[1].clone()]);
         }
     }
 }

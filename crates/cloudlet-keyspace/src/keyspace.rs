@@ -33,7 +33,7 @@ impl Entry {
 }
 
 /// One keyspace (one database).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Keyspace {
     entries: HashMap<Bytes, Entry>,
     /// Keys in scan order: (slot << 48 | 48 bits of hash), key.
@@ -69,6 +69,11 @@ impl Keyspace {
     /// Keys with a deadline.
     pub fn keys_with_expiry(&self) -> usize {
         self.deadlines.len()
+    }
+
+    /// Whether some key's deadline is at or before `now` (it is due to be purged).
+    pub fn has_expired(&self, now: u64) -> bool {
+        self.deadlines.first().is_some_and(|(at, _)| *at <= now)
     }
 
     /// Live keys at `now`.
@@ -203,6 +208,11 @@ impl Keyspace {
             }
         }
         (keys, 0)
+    }
+
+    /// Every stored entry, expired ones included, in no particular order (snapshots).
+    pub fn stored(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
+        self.entries.iter()
     }
 
     /// Every live key, in scan order.

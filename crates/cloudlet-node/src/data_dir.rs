@@ -8,6 +8,8 @@
 //!   meta/apps/       one JSON record per deployed app
 //!   apps/NAME/REV/   the files of each deployed app version
 //!   cache/wasm/      compiled functions, keyed by content hash and engine version
+//!   raft/log/        every Raft group's log (fjall)
+//!   raft/snapshots/  each group's newest snapshot
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -59,6 +61,11 @@ impl DataDir {
 
     pub fn apps_dir(&self) -> PathBuf {
         self.path.join("apps")
+    }
+
+    /// The Raft storage: every group's log and snapshots.
+    pub fn raft_dir(&self) -> PathBuf {
+        self.path.join("raft")
     }
 
     /// Compiled WebAssembly, keyed by content and engine.

@@ -5,11 +5,9 @@
 //! remembers, reports [`Ready`], and on shutdown: stops accepting, drains in-flight gateway
 //! requests, stops every instance (SIGTERM, then SIGKILL after its grace period), closes the API.
 //!
-//! - [`data_dir`]: the data dir's layout, its lock and the admin token;
-//! - `resp_placeholder`: the KV and cache listeners until the data services land.
+//! - [`data_dir`]: the data dir's layout, its lock and the admin token.
 
 pub mod data_dir;
-mod resp_placeholder;
 
 use std::io;
 use std::net::SocketAddr;
@@ -24,6 +22,8 @@ use cloudlet_control::bundle::BundleLimits;
 use cloudlet_control::{Control, ControlParts, FileStore};
 use cloudlet_functions::{EngineSettings, FunctionEngine, FunctionMetrics};
 use cloudlet_gateway::{Gateway, GatewayLimits, GatewayMetrics, RouteTable};
+use cloudlet_kv::{Kv, KvSettings};
+use cloudlet_raft::{GroupSettings, Storage};
 use cloudlet_redis::server::announce_address;
 use cloudlet_redis::{RedisServer, ServerSettings};
 use cloudlet_resp::Limits;
@@ -67,6 +67,10 @@ pub enum NodeError {
     Store(#[from] cloudlet_control::store::StoreError),
     #[error("function runtime: {0}")]
     Functions(String),
+    #[error(transparent)]
+    Raft(#[from] cloudlet_raft::StorageError),
+    #[error(transparent)]
+    Kv(#[from] cloudlet_kv::KvError),
 }
 
 /// Runs a node until `shutdown` fires, then drains and stops it. `ready` receives the addresses once
@@ -144,6 +148,22 @@ pub async fn run(
             }
         })
     };
+    let node_id = data_dir.node_id()?;
+    let raft = Storage::open(&data_dir.raft_dir())?;
+    let group = GroupSettings { address: addresses.api.to_string(), ..GroupSettings::default() };
+    let kv = Arc::new(Kv::open(&raft, &KvSettings { group, ..KvSettings::default() }).await?);
+    let kv_server = RedisServer::new(
+        kv.clone(),
+        ServerSettings {
+            name: "kv",
+            password: config.kv.password.clone(),
+            limits: Limits::default(),
+            max_request_bytes: 1 << 30,
+            max_clients: 10_000,
+            node_id: node_id.clone(),
+            announce: announce_address(addresses.kv),
+        },
+    );
     let cache = Arc::new(Cache::new(cache_memory(&config) as usize));
     let cache_server = RedisServer::new(
         cache.clone(),
@@ -153,12 +173,13 @@ pub async fn run(
             limits: Limits::default(),
             max_request_bytes: 1 << 30,
             max_clients: 10_000,
-            node_id: data_dir.node_id()?,
+            node_id,
             announce: announce_address(addresses.cache),
         },
     );
     let data_tasks = [
-        tokio::spawn(resp_placeholder::serve(kv_listener, "the key-value store", shutdown.clone())),
+        tokio::spawn(kv_server.serve(kv_listener, shutdown.clone())),
+        tokio::spawn(kv.clone().purge_forever(shutdown.clone())),
         tokio::spawn(cache_server.serve(cache_listener, shutdown.clone())),
         tokio::spawn(cache.purge_forever(shutdown.clone())),
     ];
@@ -178,6 +199,7 @@ pub async fn run(
     for task in data_tasks {
         let _ = task.await;
     }
+    kv.shutdown().await;
     info!("node stopped");
     Ok(())
 }

@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -204,7 +203,7 @@ impl<M: StateMachine> RaftLogStorage<TypeConfig<M>> for GroupLog<M> {
             Some(log_id) => Change::Put(self.meta.clone(), self.meta_key("committed"), codec::encode_log_id(&log_id)),
             None => Change::Delete(self.meta.clone(), self.meta_key("committed")),
         };
-        self.storage.submit(vec![change], Box::new(|_| {}));
+        self.storage.submit_lazily(vec![change]);
         Ok(())
     }
 
@@ -269,14 +268,7 @@ impl<M: StateMachine> RaftLogStorage<TypeConfig<M>> for GroupLog<M> {
                 positions.last = Some(log_id);
             }
         }
-        self.storage.submit(
-            changes,
-            Box::new(|result: io::Result<()>| {
-                if let Err(error) = result {
-                    tracing::warn!(%error, "purging the Raft log failed; the entries stay until the next purge");
-                }
-            }),
-        );
+        self.storage.submit_lazily(changes);
         Ok(())
     }
 }

@@ -39,10 +39,11 @@ pub(crate) enum Change {
     Delete(Keyspace, Vec<u8>),
 }
 
-/// Changes that become durable together, and who to tell.
+/// Changes written together, and who to tell once they are durable (`None`: nobody waits, and
+/// the changes ride the next round that does fsync).
 pub(crate) struct Job {
     pub(crate) changes: Vec<Change>,
-    pub(crate) done: Completion,
+    pub(crate) done: Option<Completion>,
 }
 
 /// The Raft storage of a node: the log database, the snapshot directory, the writer.
@@ -57,9 +58,9 @@ pub struct Storage {
 /// What the writer has done, for metrics.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Rounds written, each one fsync.
+    /// Rounds that made writes durable, each one fsync.
     pub rounds: AtomicU64,
-    /// Jobs written; `jobs / rounds` is how many writes shared each fsync.
+    /// Writes made durable; `jobs / rounds` is how many shared each fsync.
     pub jobs: AtomicU64,
 }
 
@@ -101,9 +102,17 @@ impl Storage {
 
     /// Queues `changes`; `done` runs once they are durable.
     pub(crate) fn submit(&self, changes: Vec<Change>, done: Completion) {
-        if let Err(mpsc::SendError(job)) = self.writer.send(Job { changes, done }) {
-            (job.done)(Err(io::Error::other("the Raft log writer has stopped")));
+        if let Err(mpsc::SendError(job)) = self.writer.send(Job { changes, done: Some(done) })
+            && let Some(done) = job.done
+        {
+            done(Err(io::Error::other("the Raft log writer has stopped")));
         }
+    }
+
+    /// Queues `changes` that need not be durable before anyone goes on: they are written in order
+    /// with the rest and become durable with the next fsync.
+    pub(crate) fn submit_lazily(&self, changes: Vec<Change>) {
+        let _ = self.writer.send(Job { changes, done: None });
     }
 
     /// Queues `changes` and waits until they are durable.
@@ -133,11 +142,14 @@ fn write_forever(database: &Database, jobs: &mpsc::Receiver<Job>, counters: &Cou
                     Change::Delete(keyspace, key) => batch.remove(&keyspace, key),
                 }
             }
-            completions.push(job.done);
+            completions.extend(job.done);
         }
-        let result = batch.commit().and_then(|()| database.persist(PersistMode::SyncData));
-        counters.rounds.fetch_add(1, Ordering::Relaxed);
-        counters.jobs.fetch_add(completions.len() as u64, Ordering::Relaxed);
+        let mut result = batch.commit();
+        if !completions.is_empty() {
+            result = result.and_then(|()| database.persist(PersistMode::SyncData));
+            counters.rounds.fetch_add(1, Ordering::Relaxed);
+            counters.jobs.fetch_add(completions.len() as u64, Ordering::Relaxed);
+        }
         match result {
             Ok(()) => completions.into_iter().for_each(|done| done(Ok(()))),
             Err(error) => {

@@ -6,7 +6,8 @@
 //! - `dispatch`: which command goes where — server commands here, data commands to the backend with
 //!   their slot (`-CROSSSLOT` when keys disagree), keyless ones across every shard;
 //! - `cluster`: `CLUSTER SLOTS / SHARDS / NODES / INFO / KEYSLOT …` answered truthfully for this node;
-//! - `info`: `INFO`.
+//! - `info`: `INFO`;
+//! - [`shards`]: shards as even slot ranges, and `SCAN` across them (for backends).
 //!
 //! It depends on the codec (`cloudlet-resp`) and the command table (`cloudlet-keyspace`) only.
 
@@ -16,6 +17,8 @@ mod connection;
 mod dispatch;
 mod info;
 pub mod server;
+pub mod shards;
 
 pub use backend::{Backend, BackendStats, ShardView};
 pub use server::{RedisServer, ServerSettings};
+pub use shards::{SlotRanges, scan_across};

@@ -1,24 +1,68 @@
-//! The cache listener with real Redis clients: the `redis` crate (plain, RESP3 and cluster), raw
-//! sockets for protocol limits.
+//! Both data listeners — the durable KV store and the cache — with real Redis clients: the `redis`
+//! crate (plain, RESP3 and cluster), raw sockets for protocol limits. They share one command layer,
+//! so every behaviour here is checked on both; what only one of them does is at the end.
 
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::TestNode;
 use redis::{Commands, Value};
 
-fn client(node: &TestNode) -> redis::Connection {
-    redis::Client::open(format!("redis://{}", node.cache)).expect("client").get_connection().expect("connection")
+/// Which listener a test talks to.
+#[derive(Clone, Copy, Debug)]
+enum Listener {
+    Kv,
+    Cache,
+}
+
+impl Listener {
+    fn address(self, node: &TestNode) -> SocketAddr {
+        match self {
+            Listener::Kv => node.kv,
+            Listener::Cache => node.cache,
+        }
+    }
+
+    /// Shards, each one range in `CLUSTER SLOTS`.
+    fn shards(self) -> usize {
+        match self {
+            Listener::Kv => 8,
+            Listener::Cache => 16,
+        }
+    }
+
+    fn password_flag(self) -> &'static str {
+        match self {
+            Listener::Kv => "--kv-password",
+            Listener::Cache => "--cache-password",
+        }
+    }
+}
+
+/// Runs `check` against each listener of one node.
+fn on_both(check: impl Fn(&TestNode, Listener)) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    for listener in [Listener::Kv, Listener::Cache] {
+        check(&node, listener);
+    }
+}
+
+fn client(node: &TestNode, listener: Listener) -> redis::Connection {
+    let address = listener.address(node);
+    redis::Client::open(format!("redis://{address}")).expect("client").get_connection().expect("connection")
 }
 
 #[test]
 fn commands_work_through_a_real_client_in_resp2_and_resp3() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = TestNode::start(&dir.path().join("data"));
-    let mut connection = client(&node);
+    on_both(commands_work);
+}
+
+fn commands_work(node: &TestNode, listener: Listener) {
+    let mut connection = client(node, listener);
     let _: () = connection.set("greeting", "hello").expect("set");
     assert_eq!(connection.get::<_, String>("greeting").expect("get"), "hello");
     let _: () = connection.hset_multiple("user:1", &[("name", "ada"), ("lang", "rust")]).expect("hset");
@@ -30,7 +74,7 @@ fn commands_work_through_a_real_client_in_resp2_and_resp3() {
     let ranked: Vec<(String, f64)> = connection.zrange_withscores("board", 0, -1).expect("zrange");
     assert_eq!(ranked, [("a".to_string(), 10.0), ("b".to_string(), 20.0)]);
 
-    let mut resp3 = redis::Client::open(format!("redis://{}?protocol=resp3", node.cache))
+    let mut resp3 = redis::Client::open(format!("redis://{}?protocol=resp3", listener.address(node)))
         .expect("client")
         .get_connection()
         .expect("resp3 connection");
@@ -44,9 +88,11 @@ fn commands_work_through_a_real_client_in_resp2_and_resp3() {
 
 #[test]
 fn cross_slot_commands_and_transactions_follow_redis_cluster() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = TestNode::start(&dir.path().join("data"));
-    let mut connection = client(&node);
+    on_both(cross_slot_rules);
+}
+
+fn cross_slot_rules(node: &TestNode, listener: Listener) {
+    let mut connection = client(node, listener);
     let error = redis::cmd("MSET").arg("a").arg(1).arg("b").arg(2).query::<()>(&mut connection).expect_err("crossslot");
     assert_eq!(error.code(), Some("CROSSSLOT"));
     let _: () = redis::cmd("MSET").arg("{u}a").arg(1).arg("{u}b").arg(2).query(&mut connection).expect("same slot");
@@ -66,9 +112,12 @@ fn cross_slot_commands_and_transactions_follow_redis_cluster() {
 
 #[test]
 fn the_cluster_client_works_against_one_node() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = TestNode::start(&dir.path().join("data"));
-    let cluster = redis::cluster::ClusterClient::new(vec![format!("redis://{}", node.cache)]).expect("cluster client");
+    on_both(cluster_client_works);
+}
+
+fn cluster_client_works(node: &TestNode, listener: Listener) {
+    let address = listener.address(node);
+    let cluster = redis::cluster::ClusterClient::new(vec![format!("redis://{address}")]).expect("cluster client");
     let mut connection = cluster.get_connection().expect("cluster connection");
     for index in 0..200 {
         let _: () = connection.set(format!("key:{index}"), index).expect("set");
@@ -76,10 +125,11 @@ fn the_cluster_client_works_against_one_node() {
     for index in 0..200 {
         assert_eq!(connection.get::<_, i32>(format!("key:{index}")).expect("get"), index);
     }
-    let slots: Value = redis::cmd("CLUSTER").arg("SLOTS").query(&mut client(&node)).expect("cluster slots");
+    let slots: Value = redis::cmd("CLUSTER").arg("SLOTS").query(&mut client(node, listener)).expect("cluster slots");
     let Value::Array(ranges) = slots else { panic!("array") };
-    assert_eq!(ranges.len(), 16, "one range per shard");
-    let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg("foo").query(&mut client(&node)).expect("keyslot");
+    assert_eq!(ranges.len(), listener.shards(), "one range per shard");
+    let slot: i64 =
+        redis::cmd("CLUSTER").arg("KEYSLOT").arg("foo").query(&mut client(node, listener)).expect("keyslot");
     assert_eq!(slot, 12182);
     let keys: Vec<String> = redis::cmd("COMMAND")
         .arg("GETKEYS")
@@ -88,16 +138,18 @@ fn the_cluster_client_works_against_one_node() {
         .arg("1")
         .arg("b")
         .arg("2")
-        .query(&mut client(&node))
+        .query(&mut client(node, listener))
         .expect("getkeys");
     assert_eq!(keys, ["a", "b"]);
 }
 
 #[test]
 fn a_pipeline_of_ten_thousand_commands_is_answered_in_order() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = TestNode::start(&dir.path().join("data"));
-    let mut connection = client(&node);
+    on_both(long_pipeline);
+}
+
+fn long_pipeline(node: &TestNode, listener: Listener) {
+    let mut connection = client(node, listener);
     let mut pipeline = redis::pipe();
     for index in 0..10_000 {
         pipeline.incr("counter", 1);
@@ -111,8 +163,8 @@ fn a_pipeline_of_ten_thousand_commands_is_answered_in_order() {
 }
 
 /// Sends raw bytes and reads the reply until the server closes or goes quiet.
-fn raw(node: &TestNode, bytes: &[u8]) -> String {
-    let mut stream = TcpStream::connect(node.cache).expect("connect");
+fn raw(address: SocketAddr, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(address).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     stream.write_all(bytes).expect("write");
     let mut reply = Vec::new();
@@ -128,25 +180,27 @@ fn raw(node: &TestNode, bytes: &[u8]) -> String {
 
 #[test]
 fn oversized_and_malformed_frames_are_refused_and_the_connection_closed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = TestNode::start(&dir.path().join("data"));
-    let reply = raw(&node, b"*1\r\n$9999999999\r\n");
+    on_both(|node, listener| refuses_bad_frames(listener.address(node)));
+}
+
+fn refuses_bad_frames(address: SocketAddr) {
+    let reply = raw(address, b"*1\r\n$9999999999\r\n");
     assert!(reply.starts_with("-ERR Protocol error: invalid bulk length"), "{reply}");
-    let reply = raw(&node, b"*99999999\r\n");
+    let reply = raw(address, b"*99999999\r\n");
     assert!(reply.starts_with("-ERR Protocol error: invalid multibulk length"), "{reply}");
-    let reply = raw(&node, format!("{}\r\n", "A".repeat(70_000)).as_bytes());
+    let reply = raw(address, format!("{}\r\n", "A".repeat(70_000)).as_bytes());
     assert!(reply.starts_with("-ERR Protocol error: too big inline request"), "{reply}");
-    let reply = raw(&node, b"*1\r\n:5\r\n");
+    let reply = raw(address, b"*1\r\n:5\r\n");
     assert!(reply.starts_with("-ERR Protocol error"), "{reply}");
     // Inline commands work, and the server is fine after all of that.
-    assert_eq!(raw(&node, b"PING\r\nQUIT\r\n"), "+PONG\r\n+OK\r\n");
+    assert_eq!(raw(address, b"PING\r\nQUIT\r\n"), "+PONG\r\n+OK\r\n");
 }
 
 #[test]
 fn the_cache_stays_under_its_bound_and_reports_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = TestNode::start_with(&dir.path().join("data"), &["--cache-max-memory", "8MiB"]);
-    let mut connection = client(&node);
+    let mut connection = client(&node, Listener::Cache);
     let value = "x".repeat(4096);
     for batch in 0..200 {
         let mut pipeline = redis::pipe();
@@ -180,12 +234,18 @@ fn the_cache_stays_under_its_bound_and_reports_it() {
 
 #[test]
 fn keys_expire_and_a_password_is_enforced() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let node = TestNode::start_with(&dir.path().join("data"), &["--cache-password", "s3cret"]);
-    let mut anonymous = client(&node);
+    for listener in [Listener::Kv, Listener::Cache] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = TestNode::start_with(&dir.path().join("data"), &[listener.password_flag(), "s3cret"]);
+        expiry_and_password(&node, listener);
+    }
+}
+
+fn expiry_and_password(node: &TestNode, listener: Listener) {
+    let mut anonymous = client(node, listener);
     let error = redis::cmd("GET").arg("x").query::<Option<String>>(&mut anonymous).expect_err("noauth");
     assert_eq!(error.code(), Some("NOAUTH"));
-    let mut connection = redis::Client::open(format!("redis://:s3cret@{}", node.cache))
+    let mut connection = redis::Client::open(format!("redis://:s3cret@{}", listener.address(node)))
         .expect("client")
         .get_connection()
         .expect("authenticated connection");
