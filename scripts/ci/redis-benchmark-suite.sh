@@ -18,7 +18,7 @@ trap 'kill $node 2>/dev/null; wait $node 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 600); do grep -q '^cloudlet ready' "$work/out" && break; sleep 0.1; done
 ready=$(grep '^cloudlet ready' "$work/out") || { cat "$work/err"; exit 1; }
 failed=0
-for listener in cache; do
+for listener in kv cache; do
     address=$(sed "s/.* $listener=\([^ ]*\).*/\1/" <<<"$ready")
     port=${address##*:}
     echo "== redis-benchmark default suite against the $listener listener ($address), $requests requests per test"

@@ -72,6 +72,13 @@ impl StateMachine for KvMachine {
         }
     }
 
+    fn size(command: &KvCommand) -> usize {
+        match command {
+            KvCommand::Run { commands, .. } => commands.iter().flatten().map(|arg| arg.len() + 4).sum::<usize>() + 24,
+            KvCommand::Purge { .. } | KvCommand::Flush => 16,
+        }
+    }
+
     fn encode(command: &KvCommand, out: &mut Vec<u8>) {
         let mut writer = Writer(out);
         match command {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use openraft::{BasicNode, CommittedLeaderId, Entry, EntryPayload, LogId, Membership, StoredMembership, Vote};
 
-use crate::machine::{NodeId, StateMachine, TypeConfig};
+use crate::machine::{Batch, NodeId, StateMachine, TypeConfig};
 
 /// Bytes that do not decode: a damaged store or a bug, never user input.
 #[derive(Debug, thiserror::Error)]
@@ -206,16 +206,25 @@ pub fn read_stored_membership(input: &mut Reader<'_>) -> Result<StoredMembership
     Ok(StoredMembership::new(log_id, read_membership(input)?))
 }
 
-/// An entry: its log id, a payload tag, then the payload.
+/// An entry: its log id, a payload tag, then the payload; a normal payload is its commands' count,
+/// then each command length-prefixed.
 pub fn encode_entry<M: StateMachine>(entry: &Entry<TypeConfig<M>>) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     let mut writer = Writer(&mut out);
     write_log_id(&mut writer, &entry.log_id);
     match &entry.payload {
         EntryPayload::Blank => writer.u8(BLANK),
-        EntryPayload::Normal(command) => {
+        EntryPayload::Normal(Batch(commands)) => {
             writer.u8(NORMAL);
-            M::encode(command, &mut out);
+            writer.u32(commands.len() as u32);
+            for command in commands {
+                // The command's length goes before it, filled in once the machine has encoded it.
+                let at = out.len();
+                out.extend_from_slice(&[0; 4]);
+                M::encode(command, &mut out);
+                let length = (out.len() - at - 4) as u32;
+                out[at..at + 4].copy_from_slice(&length.to_le_bytes());
+            }
         }
         EntryPayload::Membership(membership) => {
             writer.u8(MEMBERSHIP);
@@ -231,7 +240,16 @@ pub fn decode_entry<M: StateMachine>(bytes: &[u8]) -> Result<Entry<TypeConfig<M>
     let payload = match input.u8()? {
         BLANK => EntryPayload::Blank,
         NORMAL => {
-            EntryPayload::Normal(M::decode(input.rest()).map_err(|reason| CorruptRecord::new("command", reason))?)
+            let count = input.u32()?;
+            let mut commands = Vec::with_capacity(count.min(1024) as usize);
+            for _ in 0..count {
+                let bytes = input.bytes()?;
+                commands.push(M::decode(bytes).map_err(|reason| CorruptRecord::new("command", reason))?);
+            }
+            if !input.is_empty() {
+                return Err(input.corrupt("bytes after the last command"));
+            }
+            EntryPayload::Normal(Batch(commands))
         }
         MEMBERSHIP => EntryPayload::Membership(read_membership(&mut input)?),
         other => return Err(input.corrupt(format!("payload tag {other}"))),

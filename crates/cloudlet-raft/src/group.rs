@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{ClientWriteError, RaftError};
 use openraft::{Config, Raft, ServerState, SnapshotPolicy};
 
 use crate::log::GroupLog;
 use crate::machine::{Node, NodeId, StateMachine, TypeConfig};
 use crate::network::NoPeers;
+use crate::proposer::Proposer;
 use crate::snapshot::SnapshotDir;
 use crate::state::{GroupState, Shared};
 use crate::storage::Storage;
@@ -42,7 +42,7 @@ impl Default for GroupSettings {
 }
 
 /// Why a group did not open or a proposal did not commit.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum GroupError {
     #[error("Raft group {group}: {message}")]
     Open { group: String, message: String },
@@ -56,6 +56,7 @@ pub enum GroupError {
 pub struct Group<M: StateMachine> {
     name: Arc<str>,
     raft: Raft<TypeConfig<M>>,
+    proposer: Proposer<M>,
     shared: Arc<Shared<M>>,
 }
 
@@ -98,25 +99,20 @@ impl<M: StateMachine> Group<M> {
             .state(ServerState::Leader, "the group's only voter becomes its leader")
             .await
             .map_err(|error| failed(format!("no leader: {error}")))?;
-        Ok(Self { name: name.into(), raft, shared })
+        let name: Arc<str> = name.into();
+        let proposer = Proposer::start(name.clone(), raft.clone());
+        Ok(Self { name, raft, proposer, shared })
     }
 
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// Proposes `command`; returns its output once it is durable in the log and applied.
+    /// Proposes `command`; returns its output once it is durable in the log and applied. Proposals
+    /// that arrive together share one entry and one fsync; each is applied as its own step, in the
+    /// order the proposals reached the group.
     pub async fn propose(&self, command: M::Command) -> Result<M::Output, GroupError> {
-        match self.raft.client_write(command).await {
-            Ok(response) => response.data.ok_or_else(|| GroupError::Stopped {
-                group: self.name.to_string(),
-                message: "a command was applied without an output".to_string(),
-            }),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
-                Err(GroupError::NotLeader { group: self.name.to_string(), leader: forward.leader_id })
-            }
-            Err(error) => Err(GroupError::Stopped { group: self.name.to_string(), message: error.to_string() }),
-        }
+        self.proposer.propose(command).await
     }
 
     /// Runs `query` against the applied state. It sees every write acknowledged so far (writes are

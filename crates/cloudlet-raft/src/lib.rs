@@ -12,7 +12,8 @@
 //! - `snapshot`: snapshot files, written atomically;
 //! - [`codec`]: the bytes of entries, votes and memberships;
 //! - [`network`]: the transport between members (none on a node of one);
-//! - [`group`]: [`Group`] — open, propose, query, snapshot, stop.
+//! - [`group`]: [`Group`] — open, propose, query, snapshot, stop;
+//! - `proposer`: batches the proposals that arrive together into one entry (one fsync for many).
 //!
 //! Promise: a proposal's future resolves only after its entry is fsynced and applied, so an
 //! acknowledged write survives `kill -9` and power loss. This crate knows nothing of Redis or apps.
@@ -22,10 +23,11 @@ pub mod group;
 mod log;
 pub mod machine;
 pub mod network;
+mod proposer;
 mod snapshot;
 mod state;
 pub mod storage;
 
 pub use group::{Group, GroupError, GroupSettings, Progress};
-pub use machine::{NodeId, StateMachine};
+pub use machine::{Batch, NodeId, StateMachine};
 pub use storage::{Storage, StorageError};

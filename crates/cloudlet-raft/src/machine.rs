@@ -32,7 +32,19 @@ pub trait StateMachine: Clone + Default + Send + Sync + 'static {
 
     /// The state [`StateMachine::save`] wrote.
     fn load(bytes: &[u8]) -> Result<Self, String>;
+
+    /// About how many bytes `command` takes, so that a batch of proposals sharing one entry stays
+    /// bounded (see [`Group`](crate::Group)). Zero when commands are small.
+    fn size(_command: &Self::Command) -> usize {
+        0
+    }
 }
+
+/// The commands of one log entry: every proposal that arrived while the group's previous entry was
+/// being written. openraft 0.9 writes a group's entries one at a time and waits for each to be
+/// durable, so batching here is what lets a group make many proposals durable with one fsync.
+#[derive(Clone, Debug)]
+pub struct Batch<C>(pub Vec<C>);
 
 /// Node ids are numbers; a node's address travels with it for the cluster transport.
 pub type NodeId = u64;
@@ -42,9 +54,10 @@ pub type Node = openraft::BasicNode;
 pub struct TypeConfig<M>(PhantomData<fn() -> M>);
 
 impl<M: StateMachine> openraft::RaftTypeConfig for TypeConfig<M> {
-    type D = M::Command;
-    /// `None` for the entries openraft writes itself (blank, membership).
-    type R = Option<M::Output>;
+    type D = Batch<M::Command>;
+    /// One output per command of the entry's batch; none for the entries openraft writes itself
+    /// (blank, membership).
+    type R = Vec<M::Output>;
     type NodeId = NodeId;
     type Node = Node;
     type Entry = openraft::Entry<Self>;

@@ -14,7 +14,7 @@ use openraft::{
     StorageIOError, StoredMembership,
 };
 
-use crate::machine::{Node, NodeId, StateMachine, TypeConfig};
+use crate::machine::{Batch, Node, NodeId, StateMachine, TypeConfig};
 use crate::snapshot::SnapshotDir;
 
 type Result<T> = std::result::Result<T, StorageError<NodeId>>;
@@ -104,7 +104,7 @@ impl<M: StateMachine> RaftStateMachine<TypeConfig<M>> for GroupState<M> {
         Ok((applied.last_applied, applied.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Option<M::Output>>>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Vec<M::Output>>>
     where
         I: IntoIterator<Item = Entry<TypeConfig<M>>> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -114,11 +114,13 @@ impl<M: StateMachine> RaftStateMachine<TypeConfig<M>> for GroupState<M> {
         for entry in entries {
             applied.last_applied = Some(entry.log_id);
             outputs.push(match entry.payload {
-                EntryPayload::Blank => None,
-                EntryPayload::Normal(command) => Some(applied.machine.apply(&command)),
+                EntryPayload::Blank => Vec::new(),
+                EntryPayload::Normal(Batch(commands)) => {
+                    commands.iter().map(|command| applied.machine.apply(command)).collect()
+                }
                 EntryPayload::Membership(membership) => {
                     applied.membership = StoredMembership::new(Some(entry.log_id), membership);
-                    None
+                    Vec::new()
                 }
             });
         }

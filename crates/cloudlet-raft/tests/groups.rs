@@ -122,6 +122,34 @@ async fn snapshots_cut_the_log_and_a_restart_rebuilds_from_snapshot_and_tail() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_proposals_to_one_group_share_entries_and_fsyncs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = open_storage(dir.path()).await;
+    let group = Arc::new(Group::<Register>::open(&storage, "g", &settings(100_000)).await.expect("open"));
+    let (rounds_before, entries_before) =
+        (storage.counters().rounds.load(Ordering::Relaxed), group.progress().last_log_index);
+    let proposals: u64 = 500;
+    let tasks: Vec<_> = (0..proposals)
+        .map(|index| {
+            let group = group.clone();
+            tokio::spawn(async move { set(&group, &format!("k{index}"), &index.to_string()).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let rounds = storage.counters().rounds.load(Ordering::Relaxed) - rounds_before;
+    let entries = group.progress().last_log_index - entries_before;
+    // openraft 0.9 writes one entry per fsync; the proposer puts what waits into one entry.
+    assert!(entries < proposals / 4, "{proposals} concurrent proposals took {entries} entries");
+    assert!(rounds < proposals / 4, "{proposals} concurrent proposals took {rounds} fsync rounds");
+    let values = group.query(|register| register.clone());
+    assert_eq!(values.0.len(), proposals as usize);
+    assert!((0..proposals).all(|index| values.0[&format!("k{index}")] == index.to_string()));
+    group.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_proposals_across_groups_share_fsyncs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let storage = open_storage(dir.path()).await;

@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use openraft::{BasicNode, CommittedLeaderId, Entry, EntryPayload, LogId, Membership, StoredMembership, Vote};
 
 use super::*;
-use crate::machine::{StateMachine, TypeConfig};
+use crate::machine::{Batch, StateMachine, TypeConfig};
 
 /// A state machine whose commands are strings, enough to exercise the entry layout.
 #[derive(Clone, Default)]
@@ -54,8 +54,9 @@ fn membership() -> Membership<u64, BasicNode> {
 fn entries_round_trip_with_every_payload() {
     let payloads: Vec<EntryPayload<TypeConfig<Words>>> = vec![
         EntryPayload::Blank,
-        EntryPayload::Normal("SET k v".to_string()),
-        EntryPayload::Normal(String::new()),
+        EntryPayload::Normal(Batch(vec!["SET k v".to_string()])),
+        EntryPayload::Normal(Batch(vec![String::new(), "INCR n".to_string(), String::new()])),
+        EntryPayload::Normal(Batch(Vec::new())),
         EntryPayload::Membership(membership()),
     ];
     for (index, payload) in payloads.into_iter().enumerate() {
@@ -83,11 +84,15 @@ fn votes_log_ids_and_memberships_round_trip() {
 
 #[test]
 fn truncated_or_unknown_bytes_are_reported_not_panicked_on() {
-    let entry: Entry<TypeConfig<Words>> =
-        Entry { log_id: log_id(1, 1, 1), payload: EntryPayload::Membership(membership()) };
-    let bytes = encode_entry(&entry);
-    for cut in 0..bytes.len() {
-        assert!(decode_entry::<Words>(&bytes[..cut]).is_err(), "a cut at {cut} must not decode");
+    let payloads: Vec<EntryPayload<TypeConfig<Words>>> = vec![
+        EntryPayload::Membership(membership()),
+        EntryPayload::Normal(Batch(vec!["SET a 1".to_string(), "SET b 2".to_string()])),
+    ];
+    for payload in payloads {
+        let bytes = encode_entry(&Entry { log_id: log_id(1, 1, 1), payload });
+        for cut in 0..bytes.len() {
+            assert!(decode_entry::<Words>(&bytes[..cut]).is_err(), "a cut at {cut} must not decode");
+        }
     }
     let mut unknown = encode_entry::<Words>(&Entry { log_id: log_id(1, 1, 1), payload: EntryPayload::Blank });
     *unknown.last_mut().expect("tag") = 9;
