@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds every WebAssembly binary in this repository from its C source:
 #   examples/hello-function/hello.wasm       wasi:http component
+#   examples/counter-function/counter.wasm   wasi:http component with wasi:keyvalue
 #   examples/wagi-function/hello.wasm        WAGI (WASI preview 1 command module)
-#   crates/cloudlet-functions/tests/fixtures/http_fixture.wasm, http_v0_2_0.wasm, wagi_fixture.wasm,
+#   crates/cloudlet-functions/tests/fixtures/http_fixture.wasm, kv_fixture.wasm, http_v0_2_0.wasm, wagi_fixture.wasm,
 #   command_component.wasm
 # The built files are committed, so neither `cloudlet up` nor the tests need a guest toolchain.
 #
@@ -22,7 +23,8 @@ command -v wit-bindgen >/dev/null || cargo install --locked wit-bindgen-cli --ve
 CARGO_TARGET_DIR="$tools/componentize-target" cargo build --release -q --manifest-path "$root/tools/componentize/Cargo.toml"
 componentize="$tools/componentize-target/release/componentize"
 
-# The WIT of wasi:http 0.2.12 and wasi:config, as wasmtime 48 implements them, from the crates' sources.
+# The WIT of wasi:http 0.2.12 and wasi:config, as wasmtime 48 implements them, from the crates' sources;
+# wasi:keyvalue's from the host's own copy (crates/cloudlet-functions/wit).
 (cd "$root" && cargo fetch -q)
 registry=$(dirname "$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d -name 'wasmtime-wasi-http-48.0.8' | head -n 1)")
 work=$(mktemp -d)
@@ -30,6 +32,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/wit/deps"
 cp -r "$registry/wasmtime-wasi-http-48.0.8/wit/deps/." "$work/wit/deps/"
 cp -r "$registry/wasmtime-wasi-config-48.0.8/wit/deps/config" "$work/wit/deps/config"
+mkdir -p "$work/wit/deps/keyvalue"
+cp "$root/crates/cloudlet-functions/wit/keyvalue.wit" "$work/wit/deps/keyvalue/"
 cp "$root/scripts/wasm/worlds.wit" "$work/wit/"
 wit-bindgen c "$work/wit" --world cloudlet:guests/http-function --out-dir "$work/bindings" >/dev/null
 
@@ -46,9 +50,11 @@ wagi_module() { # source.c output.wasm
 }
 
 http_component "$root/examples/hello-function/hello.c" "$root/examples/hello-function/hello.wasm"
+http_component "$root/examples/counter-function/counter.c" "$root/examples/counter-function/counter.wasm"
 wagi_module "$root/examples/wagi-function/hello.c" "$root/examples/wagi-function/hello.wasm"
 fixtures="$root/crates/cloudlet-functions/tests/fixtures"
 http_component "$fixtures/src/http_fixture.c" "$fixtures/http_fixture.wasm"
+http_component "$fixtures/src/kv_fixture.c" "$fixtures/kv_fixture.wasm"
 wagi_module "$fixtures/src/wagi_fixture.c" "$fixtures/wagi_fixture.wasm"
 # The oldest 0.2 minor: the same WIT with every version pinned to 0.2.0, a handler with only the proxy adapter.
 mkdir -p "$work/wit020/deps"

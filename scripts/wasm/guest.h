@@ -1,5 +1,5 @@
 // Small helpers over wit-bindgen's C bindings for wasi:http guests (scripts/build-wasm.sh).
-// Used by examples/hello-function and the cloudlet-functions test fixture.
+// Used by the examples' functions and the cloudlet-functions test fixtures.
 #ifndef CLOUDLET_GUEST_H
 #define CLOUDLET_GUEST_H
 
@@ -96,6 +96,25 @@ static inline char *guest_query(const char *path, const char *name) {
         query = strchr(query, '&');
     }
     return NULL;
+}
+
+// A wasi:keyvalue error as text ("no-such-store", "access-denied", or the store's message).
+static inline void guest_kv_error(const wasi_keyvalue_store_error_t *error, char *text, size_t size) {
+    switch (error->tag) {
+    case WASI_KEYVALUE_STORE_ERROR_NO_SUCH_STORE: snprintf(text, size, "no-such-store"); break;
+    case WASI_KEYVALUE_STORE_ERROR_ACCESS_DENIED: snprintf(text, size, "access-denied"); break;
+    default: snprintf(text, size, "other: %.*s", (int)error->val.other.len, (const char *)error->val.other.ptr);
+    }
+}
+
+// Opens the bucket named `name` ("" for the function's default store).
+static inline bool guest_kv_open(const char *name, wasi_keyvalue_store_own_bucket_t *bucket,
+                                 wasi_keyvalue_store_error_t *error) {
+    http_function_string_t identifier;
+    http_function_string_dup(&identifier, name);
+    bool ok = wasi_keyvalue_store_open(&identifier, bucket, error);
+    http_function_string_free(&identifier);
+    return ok;
 }
 
 #endif

@@ -19,7 +19,8 @@ pub mod units;
 mod suggest;
 
 pub use manifest::{
-    Executor, FunctionLimits, FunctionSpec, Manifest, OutboundHost, RouteSpec, Scale, ServiceSpec, WorkloadLimits,
+    Executor, FunctionLimits, FunctionSpec, KeyValueStore, Manifest, OutboundHost, RouteSpec, Scale, ServiceSpec,
+    WorkloadLimits,
 };
 pub use node::{CacheConfig, KvConfig, NodeConfig};
 pub use problem::{Location, Problem};

@@ -51,6 +51,24 @@ impl Executor {
     }
 }
 
+/// The store a function's `wasi:keyvalue` buckets open by default (`keyvalue = ...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyValueStore {
+    /// The durable, Raft-backed KV store (`keyvalue = true` or `"kv"`).
+    Kv,
+    /// The in-memory cache: fast, bounded, evicts (`keyvalue = "cache"`).
+    Cache,
+}
+
+impl KeyValueStore {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyValueStore::Kv => "kv",
+            KeyValueStore::Cache => "cache",
+        }
+    }
+}
+
 /// A serverless function (`[[function]]`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FunctionSpec {
@@ -68,6 +86,9 @@ pub struct FunctionSpec {
     pub files: BTreeMap<String, String>,
     /// Configuration exposed through `wasi:config` (and as environment variables to WAGI modules).
     pub vars: BTreeMap<String, String>,
+    /// `wasi:keyvalue` access to the app's own namespace, and the store its default bucket is in;
+    /// `None` (the default) links no `wasi:keyvalue` at all.
+    pub keyvalue: Option<KeyValueStore>,
 }
 
 /// Limits of one function, enforced per request and per node.
@@ -362,6 +383,7 @@ fn read_function(table: &mut TableReader<'_, '_>) -> FunctionSpec {
         }
     }
     let vars = table.string_map("vars").unwrap_or_default();
+    let keyvalue = read_keyvalue(table, executor);
     FunctionSpec {
         name,
         location: table.location(),
@@ -372,7 +394,33 @@ fn read_function(table: &mut TableReader<'_, '_>) -> FunctionSpec {
         allowed_outbound_hosts,
         files,
         vars,
+        keyvalue,
     }
+}
+
+fn read_keyvalue(table: &mut TableReader<'_, '_>, executor: Executor) -> Option<KeyValueStore> {
+    let store = match table.bool_or_string("keyvalue")? {
+        Ok(false) => return None,
+        Ok(true) => KeyValueStore::Kv,
+        Err(name) if name == "kv" => KeyValueStore::Kv,
+        Err(name) if name == "cache" => KeyValueStore::Cache,
+        Err(other) => {
+            table.report(
+                "keyvalue",
+                format!("unknown key-value store \"{other}\""),
+                hint("use true or \"kv\" (durable) or \"cache\" (in memory, evicts)"),
+            );
+            return None;
+        }
+    };
+    if executor == Executor::Wagi {
+        table.report(
+            "keyvalue",
+            "wasi:keyvalue is for components; a WAGI module cannot import it",
+            hint("use executor = \"wasi-http\" or remove keyvalue"),
+        );
+    }
+    Some(store)
 }
 
 fn read_function_limits(table: &mut TableReader<'_, '_>) -> FunctionLimits {

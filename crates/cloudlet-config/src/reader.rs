@@ -162,6 +162,19 @@ impl<'d, 'i> TableReader<'d, 'i> {
         }
     }
 
+    /// A field that is either `true`/`false` or a string (`keyvalue = true`, `keyvalue = "cache"`).
+    pub fn bool_or_string(&mut self, key: &'static str) -> Option<Result<bool, String>> {
+        let value = self.value(key)?;
+        match value.get_ref() {
+            DeValue::Boolean(flag) => Some(Ok(*flag)),
+            DeValue::String(text) => Some(Err(text.to_string())),
+            other => {
+                self.wrong_type(key, "true, false or a string", other);
+                None
+            }
+        }
+    }
+
     /// A non-negative integer field no larger than `max`.
     pub fn count(&mut self, key: &'static str, max: u32) -> Option<u32> {
         let value = self.value(key)?;

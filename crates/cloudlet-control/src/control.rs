@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cloudlet_config::manifest::MAX_REPLICAS;
 use cloudlet_config::{FunctionSpec, Manifest, Problem, ServiceSpec, problem};
-use cloudlet_functions::{Function, FunctionEngine, FunctionMetrics, LogSink, OutputStream, Prepared};
+use cloudlet_functions::{
+    Buckets, Function, FunctionEngine, FunctionEnv, FunctionMetrics, KeyValueAccess, LogSink, OutputStream, Prepared,
+};
 use cloudlet_gateway::{RouteConfig, RouteTable, Target};
 use cloudlet_runtime::logs::{AppLogs, Stream};
 use cloudlet_runtime::{Runtime, ServiceDeployment, ServiceRun, WorkloadStatus};
@@ -30,6 +32,7 @@ pub struct Control {
     routes: Arc<RouteTable>,
     wasm: Arc<FunctionEngine>,
     function_metrics: FunctionMetrics,
+    buckets: Arc<dyn Buckets>,
     limits: BundleLimits,
     apps: Mutex<BTreeMap<String, Deployed>>,
 }
@@ -42,6 +45,8 @@ pub struct ControlParts {
     pub routes: Arc<RouteTable>,
     pub wasm: Arc<FunctionEngine>,
     pub function_metrics: FunctionMetrics,
+    /// The node's stores, for functions with `keyvalue`.
+    pub buckets: Arc<dyn Buckets>,
     pub limits: BundleLimits,
 }
 
@@ -61,6 +66,7 @@ impl Control {
             routes: parts.routes,
             wasm: parts.wasm,
             function_metrics: parts.function_metrics,
+            buckets: parts.buckets,
             limits: parts.limits,
             apps: Mutex::new(BTreeMap::new()),
         }
@@ -284,24 +290,31 @@ impl Control {
                     continue;
                 }
             };
-            let outcome =
-                match cloudlet_functions::prepare(self.wasm.clone(), spec.executor, spec.source.clone(), bytes).await {
-                    Ok((code, report)) => {
-                        // One trial instance: a component that traps while initialising is refused now.
-                        let sink: LogSink = Arc::new(|_, _| {});
-                        let trial = Function::new(
-                            &manifest.name,
-                            spec.clone(),
-                            self.wasm.clone(),
-                            code.clone(),
-                            &self.function_metrics,
-                            sink,
-                            files,
-                        );
-                        trial.instantiate().await.map(|instantiation| (code, report, instantiation))
-                    }
-                    Err(message) => Err(message),
-                };
+            let outcome = match cloudlet_functions::prepare(
+                self.wasm.clone(),
+                spec.executor,
+                spec.keyvalue.is_some(),
+                spec.source.clone(),
+                bytes,
+            )
+            .await
+            {
+                Ok((code, report)) => {
+                    // One trial instance: a component that traps while initialising is refused now.
+                    let env = self.function_env(&manifest.name, spec, Arc::new(|_, _| {}));
+                    let trial = Function::new(
+                        &manifest.name,
+                        spec.clone(),
+                        self.wasm.clone(),
+                        code.clone(),
+                        &self.function_metrics,
+                        env,
+                        files,
+                    );
+                    trial.instantiate().await.map(|instantiation| (code, report, instantiation))
+                }
+                Err(message) => Err(message),
+            };
             match outcome {
                 Ok((code, report, instantiation)) => {
                     info!(
@@ -343,11 +356,19 @@ impl Control {
                     };
                     ring.push(stream, line);
                 });
+                let env = self.function_env(app, spec, sink);
                 let function =
-                    Function::new(app, spec.clone(), self.wasm.clone(), code, &self.function_metrics, sink, files);
+                    Function::new(app, spec.clone(), self.wasm.clone(), code, &self.function_metrics, env, files);
                 Some((spec.name.clone(), Arc::new(function)))
             })
             .collect()
+    }
+
+    /// What a function of `app` reaches: `sink` for its output, its app's buckets if it has `keyvalue`.
+    fn function_env(&self, app: &str, spec: &FunctionSpec, sink: LogSink) -> FunctionEnv {
+        let keyvalue =
+            spec.keyvalue.map(|store| KeyValueAccess::for_app(self.buckets.as_ref(), app, store)).unwrap_or_default();
+        FunctionEnv { sink, keyvalue }
     }
 
     /// Hands an app to the runtime and installs its routes.

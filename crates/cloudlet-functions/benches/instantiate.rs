@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cloudlet_config::{Executor, Manifest};
-use cloudlet_functions::{EngineSettings, Function, FunctionEngine, FunctionMetrics, prepare};
+use cloudlet_functions::{EngineSettings, Function, FunctionEngine, FunctionEnv, FunctionMetrics, prepare};
 use criterion::{Criterion, criterion_group, criterion_main};
 use prometheus_client::registry::Registry;
 
@@ -23,10 +23,12 @@ fn function(
         executor.as_str()
     );
     let spec = Manifest::parse(&manifest).expect("manifest").functions.remove(0);
-    let (prepared, _) =
-        runtime.block_on(prepare(engine.clone(), executor, "f.wasm".to_string(), bytes.to_vec())).expect("prepare");
+    let (prepared, _) = runtime
+        .block_on(prepare(engine.clone(), executor, false, "f.wasm".to_string(), bytes.to_vec()))
+        .expect("prepare");
     let metrics = FunctionMetrics::new(&mut Registry::default());
-    Function::new("bench", spec, engine.clone(), prepared, &metrics, Arc::new(|_, _| {}), Path::new("."))
+    let env = FunctionEnv { sink: Arc::new(|_, _| {}), keyvalue: Default::default() };
+    Function::new("bench", spec, engine.clone(), prepared, &metrics, env, Path::new("."))
 }
 
 fn instantiate(c: &mut Criterion) {

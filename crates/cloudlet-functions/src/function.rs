@@ -22,10 +22,19 @@ use wasmtime_wasi_config::WasiConfigVariables;
 use crate::engine::FunctionEngine;
 use crate::gate::{Gate, Refusal, Slot};
 use crate::host::{MemoryLimit, MemoryLimitExceeded, TimedOut};
+use crate::keyvalue::KeyValueAccess;
 use crate::metrics::{FunctionHandles, FunctionMetrics};
 use crate::output::{GuestOutput, LogSink, OutputStream};
 use crate::prepare::{Code, Prepared};
 use crate::{wagi, wasi_http};
+
+/// What the node gives a function besides its code: where its output goes, and the `wasi:keyvalue`
+/// buckets it may open (empty unless its manifest sets `keyvalue`).
+#[derive(Clone)]
+pub struct FunctionEnv {
+    pub sink: LogSink,
+    pub keyvalue: KeyValueAccess,
+}
 
 /// A function ready to serve.
 pub struct Function {
@@ -43,6 +52,7 @@ pub(crate) struct Inner {
     files: Vec<(PathBuf, String)>,
     pub(crate) config: Arc<WasiConfigVariables>,
     pub(crate) allowed: Arc<[OutboundHost]>,
+    pub(crate) keyvalue: Arc<KeyValueAccess>,
     stats: Counters,
 }
 
@@ -75,14 +85,14 @@ pub struct FunctionStats {
 }
 
 impl Function {
-    /// A function of `app`, reading its `files` under `app_dir`, writing its output to `sink`.
+    /// A function of `app`, reading its `files` under `app_dir`.
     pub fn new(
         app: &str,
         spec: FunctionSpec,
         engine: Arc<FunctionEngine>,
         prepared: Prepared,
         metrics: &FunctionMetrics,
-        sink: LogSink,
+        env: FunctionEnv,
         app_dir: &Path,
     ) -> Self {
         let files = spec.files.iter().map(|(guest, host)| (app_dir.join(host), guest.clone())).collect();
@@ -94,10 +104,11 @@ impl Function {
             spec,
             engine,
             prepared,
-            sink,
+            sink: env.sink,
             files,
             config,
             allowed,
+            keyvalue: Arc::new(env.keyvalue),
             stats: Counters::default(),
         };
         Self { inner: Arc::new(inner) }

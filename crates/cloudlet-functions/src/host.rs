@@ -9,6 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_config::WasiConfigVariables;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::keyvalue::KeyValueAccess;
 use crate::outbound::Outbound;
 
 /// Store data of a `wasi:http` request.
@@ -18,6 +19,8 @@ pub(crate) struct HttpHost {
     pub(crate) http: WasiHttpCtx,
     pub(crate) outbound: Outbound,
     pub(crate) config: Arc<WasiConfigVariables>,
+    /// The `wasi:keyvalue` buckets the function may open (none without `keyvalue` in its manifest).
+    pub(crate) keyvalue: Arc<KeyValueAccess>,
     pub(crate) limits: MemoryLimit,
 }
 

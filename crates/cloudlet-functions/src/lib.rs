@@ -9,6 +9,7 @@
 //! - `wasi_http`: the `wasi:http/incoming-handler` executor (a fresh store per request, bodies
 //!   streaming both ways);
 //! - `wagi`: the WAGI executor (CGI environment, body on stdin, response parsed from stdout);
+//! - [`keyvalue`]: `wasi:keyvalue` for components, over [`Bucket`]s the node provides per app;
 //! - `host`: what a store holds — WASI contexts, memory limiter, the outbound-HTTP policy (`outbound`);
 //! - `output`: guest stdout/stderr into the app's logs.
 //!
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod function;
 pub mod gate;
 mod host;
+pub mod keyvalue;
 pub mod metrics;
 mod outbound;
 mod output;
@@ -28,7 +30,8 @@ mod wagi;
 mod wasi_http;
 
 pub use engine::{EngineSettings, FunctionEngine};
-pub use function::{Function, FunctionStats};
+pub use function::{Function, FunctionEnv, FunctionStats};
+pub use keyvalue::{Bucket, Buckets, KeyValueAccess, KeyValueFuture};
 pub use metrics::FunctionMetrics;
 pub use output::{LogSink, OutputStream};
 pub use prepare::{PrepareReport, Prepared, prepare};

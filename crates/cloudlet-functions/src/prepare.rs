@@ -48,14 +48,16 @@ fn kind(bytes: &[u8]) -> Kind {
     }
 }
 
-/// Prepares `bytes` (named `source` in messages) for `executor`, on a blocking thread.
+/// Prepares `bytes` (named `source` in messages) for `executor`, on a blocking thread; `keyvalue`
+/// links `wasi:keyvalue` (components only).
 pub async fn prepare(
     engine: Arc<FunctionEngine>,
     executor: Executor,
+    keyvalue: bool,
     source: String,
     bytes: Vec<u8>,
 ) -> Result<(Prepared, PrepareReport), String> {
-    tokio::task::spawn_blocking(move || prepare_now(&engine, executor, &source, &bytes))
+    tokio::task::spawn_blocking(move || prepare_now(&engine, executor, keyvalue, &source, &bytes))
         .await
         .map_err(|error| format!("compiling {error}"))?
 }
@@ -63,6 +65,7 @@ pub async fn prepare(
 fn prepare_now(
     engine: &FunctionEngine,
     executor: Executor,
+    keyvalue: bool,
     source: &str,
     bytes: &[u8],
 ) -> Result<(Prepared, PrepareReport), String> {
@@ -89,9 +92,23 @@ fn prepare_now(
             wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(link_error)?;
             wasmtime_wasi_config::add_to_linker(&mut linker, |host| WasiConfig::from(&*host.config))
                 .map_err(link_error)?;
-            let pre = linker
-                .instantiate_pre(&component)
-                .map_err(|error| format!("\"{source}\" needs imports Cloudlet does not provide: {error:#}"))?;
+            if keyvalue {
+                crate::keyvalue::add_to_linker(&mut linker).map_err(link_error)?;
+            }
+            let pre = linker.instantiate_pre(&component).map_err(|error| {
+                let imports_keyvalue = component
+                    .component_type()
+                    .imports(engine.engine())
+                    .any(|(name, _)| name.starts_with("wasi:keyvalue/"));
+                if imports_keyvalue && !keyvalue {
+                    format!(
+                        "\"{source}\" imports wasi:keyvalue, which this function is not granted: set \
+                         keyvalue = true (durable KV store) or keyvalue = \"cache\" in its [[function]]"
+                    )
+                } else {
+                    format!("\"{source}\" needs imports Cloudlet does not provide: {error:#}")
+                }
+            })?;
             let pre =
                 ProxyPre::new(pre).map_err(|error| format!("\"{source}\" is not a wasi:http handler: {error:#}"))?;
             Ok((Prepared(Code::Http(pre)), PrepareReport { cache, elapsed: started.elapsed() }))

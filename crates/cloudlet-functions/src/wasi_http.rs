@@ -25,6 +25,7 @@ pub(crate) fn host(inner: &Inner) -> Result<HttpHost, String> {
         http: WasiHttpCtx::new(),
         outbound: Outbound { allowed: inner.allowed.clone(), sink: inner.sink.clone() },
         config: inner.config.clone(),
+        keyvalue: inner.keyvalue.clone(),
         limits: inner.memory_limit(),
     })
 }

@@ -5,9 +5,11 @@
 //! remembers, reports [`Ready`], and on shutdown: stops accepting, drains in-flight gateway
 //! requests, stops every instance (SIGTERM, then SIGKILL after its grace period), closes the API.
 //!
-//! - [`data_dir`]: the data dir's layout, its lock and the admin token.
+//! - [`data_dir`]: the data dir's layout, its lock and the admin token;
+//! - `keyvalue`: the functions' `wasi:keyvalue` buckets over the KV store and the cache.
 
 pub mod data_dir;
+mod keyvalue;
 
 use std::io;
 use std::net::SocketAddr;
@@ -35,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::data_dir::DataDir;
+use crate::keyvalue::NodeBuckets;
 
 /// The node is up: where it listens and how to talk to its API.
 #[derive(Clone, Debug)]
@@ -108,6 +111,35 @@ pub async fn run(
         header_read_timeout: config.gateway.header_read_timeout,
     };
     let gateway = Gateway::new(routes.clone(), gateway_metrics, limits);
+    let node_id = data_dir.node_id()?;
+    let raft = Storage::open(&data_dir.raft_dir())?;
+    let group = GroupSettings { address: addresses.api.to_string(), ..GroupSettings::default() };
+    let kv = Arc::new(Kv::open(&raft, &KvSettings { group, ..KvSettings::default() }).await?);
+    let kv_server = RedisServer::new(
+        kv.clone(),
+        ServerSettings {
+            name: "kv",
+            password: config.kv.password.clone(),
+            limits: Limits::default(),
+            max_request_bytes: 1 << 30,
+            max_clients: 10_000,
+            node_id: node_id.clone(),
+            announce: announce_address(addresses.kv),
+        },
+    );
+    let cache = Arc::new(Cache::new(cache_memory(&config) as usize));
+    let cache_server = RedisServer::new(
+        cache.clone(),
+        ServerSettings {
+            name: "cache",
+            password: config.cache.password.clone(),
+            limits: Limits::default(),
+            max_request_bytes: 1 << 30,
+            max_clients: 10_000,
+            node_id,
+            announce: announce_address(addresses.cache),
+        },
+    );
     let store = Arc::new(FileStore::open(data_dir.meta_dir())?);
     let wasm =
         FunctionEngine::new(EngineSettings::default(), data_dir.wasm_cache_dir()).map_err(NodeError::Functions)?;
@@ -118,6 +150,7 @@ pub async fn run(
         routes,
         wasm,
         function_metrics: FunctionMetrics::new(&mut registry),
+        buckets: Arc::new(NodeBuckets { kv: kv.clone(), cache: cache.clone() }),
         limits: BundleLimits::default(),
     }));
 
@@ -148,35 +181,6 @@ pub async fn run(
             }
         })
     };
-    let node_id = data_dir.node_id()?;
-    let raft = Storage::open(&data_dir.raft_dir())?;
-    let group = GroupSettings { address: addresses.api.to_string(), ..GroupSettings::default() };
-    let kv = Arc::new(Kv::open(&raft, &KvSettings { group, ..KvSettings::default() }).await?);
-    let kv_server = RedisServer::new(
-        kv.clone(),
-        ServerSettings {
-            name: "kv",
-            password: config.kv.password.clone(),
-            limits: Limits::default(),
-            max_request_bytes: 1 << 30,
-            max_clients: 10_000,
-            node_id: node_id.clone(),
-            announce: announce_address(addresses.kv),
-        },
-    );
-    let cache = Arc::new(Cache::new(cache_memory(&config) as usize));
-    let cache_server = RedisServer::new(
-        cache.clone(),
-        ServerSettings {
-            name: "cache",
-            password: config.cache.password.clone(),
-            limits: Limits::default(),
-            max_request_bytes: 1 << 30,
-            max_clients: 10_000,
-            node_id,
-            announce: announce_address(addresses.cache),
-        },
-    );
     let data_tasks = [
         tokio::spawn(kv_server.serve(kv_listener, shutdown.clone())),
         tokio::spawn(kv.clone().purge_forever(shutdown.clone())),

@@ -25,6 +25,15 @@ pub const EXAMPLES: &[Example] = &[
         try_urls: &[("/fn/hello", "a wasi:http component, a fresh instance per request")],
     },
     Example {
+        name: "counter-function",
+        files: &[
+            ("cloudlet.toml", include_bytes!("../../../examples/counter-function/cloudlet.toml")),
+            ("counter.wasm", include_bytes!("../../../examples/counter-function/counter.wasm")),
+        ],
+        requires: &[],
+        try_urls: &[("/counter/visits", "a stateful function: a hit counter in the durable KV store")],
+    },
+    Example {
         name: "wagi-function",
         files: &[
             ("cloudlet.toml", include_bytes!("../../../examples/wagi-function/cloudlet.toml")),

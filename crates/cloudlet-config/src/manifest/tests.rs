@@ -161,6 +161,7 @@ route = "/hello"
 allowed_outbound_hosts = ["https://api.example.com", "http://127.0.0.1:*"]
 files = { "/static" = "static" }
 vars = { greeting = "hi" }
+keyvalue = true
 limits = { memory = "32MiB", timeout = "2s", instances = 4, queue = 8 }
 
 [[function]]
@@ -179,8 +180,10 @@ route = "/cgi"
     assert_eq!(hello.files.get("/static").map(String::as_str), Some("static"));
     assert_eq!(hello.vars.get("greeting").map(String::as_str), Some("hi"));
     assert_eq!(hello.allowed_outbound_hosts.len(), 2);
+    assert_eq!(hello.keyvalue, Some(KeyValueStore::Kv));
     let cgi = manifest.function("cgi").expect("cgi");
     assert_eq!(cgi.executor, Executor::Wagi);
+    assert_eq!(cgi.keyvalue, None);
     assert_eq!(cgi.limits, FunctionLimits::default());
     assert_eq!(manifest.routes().count(), 2);
 
@@ -235,4 +238,21 @@ fn outbound_hosts_match_scheme_host_and_port() {
     assert!(!local.allows("http", "127.0.0.1", 8081));
 
     assert!(OutboundHost::parse("*://*:*").expect("valid").allows("http", "anything", 1));
+}
+
+#[test]
+fn keyvalue_names_a_store_and_needs_a_component() {
+    let function = |extra: &str| {
+        format!("name = \"a\"\n[[function]]\nname = \"f\"\nsource = \"f.wasm\"\nroute = \"/f\"\n{extra}\n")
+    };
+    let parsed = |extra: &str| Manifest::parse(&function(extra)).expect("valid").functions[0].keyvalue;
+    assert_eq!(parsed(""), None);
+    assert_eq!(parsed("keyvalue = false"), None);
+    assert_eq!(parsed("keyvalue = \"kv\""), Some(KeyValueStore::Kv));
+    assert_eq!(parsed("keyvalue = \"cache\""), Some(KeyValueStore::Cache));
+    let wagi = problems(&function("executor = \"wagi\"\nkeyvalue = true"));
+    assert_eq!(wagi.len(), 1, "{wagi:#?}");
+    assert!(wagi[0].message.contains("WAGI module cannot import it"), "{wagi:#?}");
+    let number = problems(&function("keyvalue = 1"));
+    assert!(number[0].message.contains("must be true, false or a string"), "{number:#?}");
 }
