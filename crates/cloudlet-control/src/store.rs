@@ -1,9 +1,9 @@
-//! Durable app metadata behind a small trait, so the node can move it onto Raft without touching
-//! the control plane.
+//! Durable app metadata behind a small trait: the node keeps it on Raft
+//! ([`RaftStore`](crate::raft_store::RaftStore)); the control plane sees only [`MetadataStore`].
 //!
-//! [`FileStore`] keeps one JSON document per app under `DATA_DIR/meta/apps/`, each written to a
-//! temporary file, fsynced, renamed into place and the directory fsynced: a record is either the old
-//! one or the new one after a crash, never a torn mix.
+//! [`FileStore`] is the store of data dirs from before Raft: one JSON document per app under
+//! `DATA_DIR/meta/apps/`, each written to a temporary file, fsynced, renamed into place and the
+//! directory fsynced. The Raft store reads it once to move its records over; tests use it too.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -47,6 +47,8 @@ pub enum StoreError {
     Io { path: PathBuf, source: io::Error },
     #[error("metadata record {path} is corrupt: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error("the metadata group did not commit the change: {0}")]
+    Raft(String),
 }
 
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

@@ -5,10 +5,10 @@
 //!   .lock            held (flock) while a node runs
 //!   admin.token      the generated admin token, mode 0600
 //!   node.id          this node's cluster id (40 hex characters)
-//!   meta/apps/       one JSON record per deployed app
+//!   meta/apps.migrated/  app records of an older data dir, kept after their move onto Raft
 //!   apps/NAME/REV/   the files of each deployed app version
 //!   cache/wasm/      compiled functions, keyed by content hash and engine version
-//!   raft/log/        every Raft group's log (fjall)
+//!   raft/log/        every Raft group's log (fjall): the app metadata group `meta`, the KV shards
 //!   raft/snapshots/  each group's newest snapshot
 //! ```
 
@@ -55,7 +55,9 @@ impl DataDir {
         &self.path
     }
 
-    pub fn meta_dir(&self) -> PathBuf {
+    /// App records as files, from data dirs older than the metadata group; moved onto Raft (and
+    /// renamed `apps.migrated`) at start.
+    pub fn legacy_meta_dir(&self) -> PathBuf {
         self.path.join("meta").join("apps")
     }
 

@@ -21,7 +21,7 @@ use cloudlet_api::{ApiState, NodeInfo};
 use cloudlet_cache::Cache;
 use cloudlet_config::NodeConfig;
 use cloudlet_control::bundle::BundleLimits;
-use cloudlet_control::{Control, ControlParts, FileStore};
+use cloudlet_control::{Control, ControlParts, RaftStore};
 use cloudlet_functions::{EngineSettings, FunctionEngine, FunctionMetrics};
 use cloudlet_gateway::{Gateway, GatewayLimits, GatewayMetrics, RouteTable};
 use cloudlet_kv::{Kv, KvSettings};
@@ -114,7 +114,7 @@ pub async fn run(
     let node_id = data_dir.node_id()?;
     let raft = Storage::open(&data_dir.raft_dir())?;
     let group = GroupSettings { address: addresses.api.to_string(), ..GroupSettings::default() };
-    let kv = Arc::new(Kv::open(&raft, &KvSettings { group, ..KvSettings::default() }).await?);
+    let kv = Arc::new(Kv::open(&raft, &KvSettings { group: group.clone(), ..KvSettings::default() }).await?);
     let kv_server = RedisServer::new(
         kv.clone(),
         ServerSettings {
@@ -140,12 +140,12 @@ pub async fn run(
             announce: announce_address(addresses.cache),
         },
     );
-    let store = Arc::new(FileStore::open(data_dir.meta_dir())?);
+    let store = Arc::new(RaftStore::open(&raft, &group, &data_dir.legacy_meta_dir()).await?);
     let wasm =
         FunctionEngine::new(EngineSettings::default(), data_dir.wasm_cache_dir()).map_err(NodeError::Functions)?;
     let control = Arc::new(Control::new(ControlParts {
         apps_dir: data_dir.apps_dir(),
-        store,
+        store: store.clone(),
         runtime: runtime.clone(),
         routes,
         wasm,
@@ -204,6 +204,7 @@ pub async fn run(
         let _ = task.await;
     }
     kv.shutdown().await;
+    store.shutdown().await;
     info!("node stopped");
     Ok(())
 }
