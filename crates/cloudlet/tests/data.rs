@@ -196,6 +196,43 @@ fn refuses_bad_frames(address: SocketAddr) {
     assert_eq!(raw(address, b"PING\r\nQUIT\r\n"), "+PONG\r\n+OK\r\n");
 }
 
+/// The node's resident memory, in bytes.
+fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let line = status.lines().find(|line| line.starts_with("VmRSS:")).expect("VmRSS");
+    line.split_whitespace().nth(1).and_then(|kib| kib.parse::<u64>().ok()).expect("number") * 1024
+}
+
+#[test]
+fn announced_but_unsent_big_frames_do_not_grow_the_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    for listener in [Listener::Kv, Listener::Cache] {
+        let before = resident_bytes(node.pid());
+        // 32 connections each announce a 500 MB argument (under the 512 MiB limit) and send 64 KiB
+        // of it: the server must buffer what arrives, not what is announced.
+        let streams: Vec<TcpStream> = (0..32)
+            .map(|_| {
+                let mut stream = TcpStream::connect(listener.address(&node)).expect("connect");
+                stream.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$500000000\r\n").expect("header");
+                stream.write_all(&[b'x'; 65536]).expect("part of the value");
+                stream
+            })
+            .collect();
+        assert_eq!(raw(listener.address(&node), b"PING\r\nQUIT\r\n"), "+PONG\r\n+OK\r\n");
+        // Watch the node for a second while it reads what was sent.
+        let grown = (0..10)
+            .map(|_| {
+                std::thread::sleep(Duration::from_millis(100));
+                resident_bytes(node.pid()).saturating_sub(before)
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(grown < 64 << 20, "{listener:?}: 32 announced 500 MB frames grew the node by {grown} bytes");
+        drop(streams);
+    }
+}
+
 #[test]
 fn the_cache_stays_under_its_bound_and_reports_it() {
     let dir = tempfile::tempdir().expect("tempdir");
