@@ -88,8 +88,13 @@ fn parse_multibulk(buffer: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<
         spans.push((cursor, length));
         cursor += length + 2;
     }
-    let frame = buffer.split_to(cursor).freeze();
-    Ok(Some(spans.into_iter().map(|(start, length)| frame.slice(start..start + length)).collect()))
+    // Each argument gets its own allocation rather than a slice of the read buffer: a key or value the
+    // store keeps must not pin the connection's whole buffer (that would make memory grow by the
+    // buffer's size per stored value, and make memory accounting lie), and the buffer is reused.
+    let args =
+        spans.into_iter().map(|(start, length)| Bytes::copy_from_slice(&buffer[start..start + length])).collect();
+    buffer.advance(cursor);
+    Ok(Some(args))
 }
 
 /// Reads `<type><digits>\r\n` at `cursor` (the type byte is skipped), moving `cursor` past it.

@@ -234,6 +234,24 @@ fn announced_but_unsent_big_frames_do_not_grow_the_node() {
 }
 
 #[test]
+fn small_values_cost_memory_by_their_size_not_by_the_read_buffer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    for listener in [Listener::Kv, Listener::Cache] {
+        let mut connection = client(&node, listener);
+        let before = resident_bytes(node.pid());
+        // 5 000 keys of 15 bytes and values of 10, one command per read: about a megabyte with the
+        // keyspace's overhead. A value that kept its connection's read buffer alive would cost
+        // 16 KiB each.
+        for index in 0..5000 {
+            let _: () = connection.set(format!("small:{index:05}"), "0123456789").expect("write");
+        }
+        let grown = resident_bytes(node.pid()).saturating_sub(before);
+        assert!(grown < 30 << 20, "{listener:?}: 5 000 small SETs grew the node by {grown} bytes");
+    }
+}
+
+#[test]
 fn the_cache_stays_under_its_bound_and_reports_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = TestNode::start_with(&dir.path().join("data"), &["--cache-max-memory", "8MiB"]);

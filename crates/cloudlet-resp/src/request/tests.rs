@@ -55,6 +55,18 @@ fn oversized_frames_are_rejected_before_allocation() {
 }
 
 #[test]
+fn arguments_do_not_share_the_read_buffer() {
+    let mut buffer = BytesMut::with_capacity(64 * 1024);
+    buffer.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n*1\r\n$4\r\nPING\r\n");
+    let range = buffer.as_ptr() as usize..buffer.as_ptr() as usize + buffer.capacity();
+    let args = parse_command(&mut buffer, &Limits::default()).expect("valid").expect("complete");
+    // A stored value that pointed into the buffer would keep all 64 KiB of it alive.
+    assert!(args.iter().all(|arg| !range.contains(&(arg.as_ptr() as usize))), "an argument borrows the buffer");
+    assert_eq!(words(&args), vec![&b"SET"[..], b"k", b"value"]);
+    assert_eq!(&buffer[..], b"*1\r\n$4\r\nPING\r\n");
+}
+
+#[test]
 fn malformed_frames_are_errors() {
     for input in [&b"*1\r\n:1\r\n"[..], b"*1\r\n$3\r\nabcd\r\n", b"*x\r\n", b"*1\r\n$-5\r\n", b"*1\r\n$3\r\nabc\n\n"] {
         assert!(parse_all(input).is_err(), "{:?}", String::from_utf8_lossy(input));
