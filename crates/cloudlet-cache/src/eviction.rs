@@ -28,9 +28,9 @@ struct Tracked {
 pub struct S3Fifo {
     small: VecDeque<Bytes>,
     main: VecDeque<Bytes>,
-    tracked: HashMap<Bytes, Tracked>,
+    tracked: HashMap<Bytes, Tracked, foldhash::fast::RandomState>,
     ghost: VecDeque<u64>,
-    ghost_set: HashSet<u64>,
+    ghost_set: HashSet<u64, foldhash::fast::RandomState>,
 }
 
 fn fingerprint(key: &[u8]) -> u64 {

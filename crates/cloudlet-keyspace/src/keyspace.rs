@@ -35,7 +35,8 @@ impl Entry {
 /// One keyspace (one database).
 #[derive(Clone, Debug, Default)]
 pub struct Keyspace {
-    entries: HashMap<Bytes, Entry>,
+    /// foldhash: fast, and seeded per process so clients cannot aim keys at one bucket.
+    entries: HashMap<Bytes, Entry, foldhash::fast::RandomState>,
     /// Keys in scan order: (slot << 48 | 48 bits of hash), key.
     index: BTreeSet<(u64, Bytes)>,
     /// Keys with a deadline, earliest first.
@@ -112,20 +113,27 @@ impl Keyspace {
 
     /// Stores `value` under `key`, keeping or replacing the deadline as asked.
     pub fn insert(&mut self, key: Bytes, value: Value, expires_at: Option<u64>) {
-        let previous = self.remove(&key);
-        let new_key = previous.is_none();
         let value_memory = value.memory();
-        if new_key {
-            self.index.insert((scan_position(&key), key.clone()));
+        if let Some(entry) = self.entries.get_mut(&key) {
+            // An overwrite: the key keeps its place in the scan index (the common case of a SET to
+            // an existing key costs one hash lookup, no tree update).
+            let replaced = std::mem::replace(entry, Entry { value, expires_at });
+            self.used_memory = self.used_memory + value_memory - replaced.value.memory();
+            if replaced.expires_at != expires_at {
+                if let Some(at) = replaced.expires_at {
+                    self.deadlines.remove(&(at, key.clone()));
+                }
+                if let Some(at) = expires_at {
+                    self.deadlines.insert((at, key));
+                }
+            }
+            return;
         }
+        self.index.insert((scan_position(&key), key.clone()));
         if let Some(at) = expires_at {
             self.deadlines.insert((at, key.clone()));
         }
         self.used_memory += key.len() + KEY_OVERHEAD + value_memory;
-        if !new_key {
-            // `remove` took the key out of the index; put it back.
-            self.index.insert((scan_position(&key), key.clone()));
-        }
         self.entries.insert(key, Entry { value, expires_at });
     }
 

@@ -34,27 +34,27 @@ fn common_slot(keys: &[&Bytes]) -> Result<Option<u16>, Reply> {
 
 pub(crate) async fn handle<B: Backend>(server: &RedisServer<B>, client: &mut Client, args: Vec<Bytes>) -> Reply {
     server.stats.commands.fetch_add(1, Ordering::Relaxed);
-    let name = args[0].to_ascii_lowercase();
-    let Some(spec) = lookup(&name) else {
+    let Some(spec) = lookup(&args[0]) else {
         if let Some(transaction) = &mut client.transaction {
             transaction.failed = true;
         }
         return unknown_command(&args);
     };
+    let name = spec.name.as_bytes();
     if !spec.arity_ok(args.len()) {
         if let Some(transaction) = &mut client.transaction {
             transaction.failed = true;
         }
-        return wrong_arity(&name);
+        return wrong_arity(name);
     }
-    if !client.authenticated && !matches!(name.as_slice(), b"auth" | b"hello" | b"quit") {
+    if !client.authenticated && !matches!(name, b"auth" | b"hello" | b"quit") {
         return Reply::error("NOAUTH Authentication required.");
     }
-    if client.transaction.is_some() && !matches!(name.as_slice(), b"exec" | b"discard" | b"multi" | b"quit") {
+    if client.transaction.is_some() && !matches!(name, b"exec" | b"discard" | b"multi" | b"quit") {
         return queue(client, spec, args);
     }
     match spec.kind {
-        Kind::Server => server_command(server, client, &name, args).await,
+        Kind::Server => server_command(server, client, name, args).await,
         Kind::Read | Kind::Write => {
             let keys = spec.keys(&args);
             match common_slot(&keys) {

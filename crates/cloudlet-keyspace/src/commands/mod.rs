@@ -52,25 +52,26 @@ impl Context {
 
 /// Runs a data command. The caller has checked arity with [`lookup`].
 pub fn execute(keyspace: &mut Keyspace, args: &[Bytes], context: &mut Context) -> Reply {
-    let name = args[0].to_ascii_lowercase();
-    let outcome = match name.as_slice() {
+    let Some(spec) = table::lookup(&args[0]) else { return unknown_command(args) };
+    let name = spec.name.as_bytes();
+    let outcome = match name {
         b"get" | b"set" | b"mget" | b"mset" | b"msetnx" | b"setnx" | b"setex" | b"psetex" | b"getdel" | b"getex"
         | b"getset" | b"incr" | b"incrby" | b"incrbyfloat" | b"decr" | b"decrby" | b"append" | b"strlen"
-        | b"getrange" | b"setrange" | b"substr" => strings::execute(&name, keyspace, args, context),
+        | b"getrange" | b"setrange" | b"substr" => strings::execute(name, keyspace, args, context),
         b"del" | b"unlink" | b"exists" | b"expire" | b"pexpire" | b"expireat" | b"pexpireat" | b"ttl" | b"pttl"
         | b"expiretime" | b"pexpiretime" | b"persist" | b"type" | b"rename" | b"renamenx" | b"scan" | b"keys"
         | b"dbsize" | b"flushdb" | b"flushall" | b"touch" | b"randomkey" => {
-            keys::execute(&name, keyspace, args, context)
+            keys::execute(name, keyspace, args, context)
         }
         b"hset" | b"hmset" | b"hget" | b"hmget" | b"hdel" | b"hgetall" | b"hlen" | b"hexists" | b"hkeys" | b"hvals"
-        | b"hincrby" | b"hincrbyfloat" | b"hsetnx" | b"hstrlen" => hashes::execute(&name, keyspace, args, context),
+        | b"hincrby" | b"hincrbyfloat" | b"hsetnx" | b"hstrlen" => hashes::execute(name, keyspace, args, context),
         b"lpush" | b"rpush" | b"lpushx" | b"rpushx" | b"lpop" | b"rpop" | b"lrange" | b"llen" | b"lindex" | b"lset"
-        | b"lrem" | b"ltrim" => lists::execute(&name, keyspace, args, context),
+        | b"lrem" | b"ltrim" => lists::execute(name, keyspace, args, context),
         b"sadd" | b"srem" | b"smembers" | b"sismember" | b"smismember" | b"scard" | b"spop" | b"srandmember"
-        | b"sinter" | b"sunion" | b"sdiff" => sets::execute(&name, keyspace, args, context),
+        | b"sinter" | b"sunion" | b"sdiff" => sets::execute(name, keyspace, args, context),
         b"zadd" | b"zrem" | b"zscore" | b"zincrby" | b"zcard" | b"zrange" | b"zrangebyscore" | b"zrevrange"
         | b"zrank" | b"zrevrank" | b"zpopmin" | b"zpopmax" | b"zcount" | b"zmscore" => {
-            zsets::execute(&name, keyspace, args, context)
+            zsets::execute(name, keyspace, args, context)
         }
         _ => Err(unknown_command(args)),
     };

@@ -182,8 +182,13 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// The spec of a command by name (any case).
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    let name = name.to_ascii_lowercase();
-    COMMANDS.binary_search_by(|spec| spec.name.as_bytes().cmp(&name)).ok().map(|index| &COMMANDS[index])
+    // Lowercased on the stack: this runs for every command, and no command name is this long.
+    let mut lowered = [0u8; 24];
+    let lowered = lowered.get_mut(..name.len())?;
+    for (to, from) in lowered.iter_mut().zip(name) {
+        *to = from.to_ascii_lowercase();
+    }
+    COMMANDS.binary_search_by(|spec| spec.name.as_bytes().cmp(lowered)).ok().map(|index| &COMMANDS[index])
 }
 
 impl CommandSpec {
