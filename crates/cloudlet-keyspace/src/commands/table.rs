@@ -182,14 +182,30 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// The spec of a command by name (any case).
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    // Lowercased on the stack: this runs for every command, and no command name is this long.
-    let mut lowered = [0u8; 24];
-    let lowered = lowered.get_mut(..name.len())?;
-    for (to, from) in lowered.iter_mut().zip(name) {
-        *to = from.to_ascii_lowercase();
-    }
-    COMMANDS.binary_search_by(|spec| spec.name.as_bytes().cmp(lowered)).ok().map(|index| &COMMANDS[index])
+    // This runs for every command (more than once): names are packed, lowercased, into one integer
+    // and searched with integer comparisons, with no allocation and no memcmp.
+    let key = packed_name(name)?;
+    let index = &*PACKED_INDEX;
+    index.binary_search_by_key(&key, |(packed, _)| *packed).ok().map(|found| index[found].1)
 }
+
+/// A command name of at most 16 bytes, lowercased, as one integer.
+fn packed_name(name: &[u8]) -> Option<u128> {
+    if name.contains(&0) {
+        return None; // the padding byte: "get\0" must not pack like "get"
+    }
+    let mut bytes = [0u8; 16];
+    bytes.get_mut(..name.len())?.iter_mut().zip(name).for_each(|(to, from)| *to = from.to_ascii_lowercase());
+    Some(u128::from_be_bytes(bytes))
+}
+
+/// Every command by its packed name, sorted.
+static PACKED_INDEX: std::sync::LazyLock<Vec<(u128, &'static CommandSpec)>> = std::sync::LazyLock::new(|| {
+    let mut index: Vec<_> =
+        COMMANDS.iter().filter_map(|spec| packed_name(spec.name.as_bytes()).map(|key| (key, spec))).collect();
+    index.sort_by_key(|(key, _)| *key);
+    index
+});
 
 impl CommandSpec {
     /// Whether `count` arguments (name included) fit the arity.
@@ -252,6 +268,9 @@ mod tests {
             assert_eq!(lookup(spec.name.to_uppercase().as_bytes()).map(|found| found.name), Some(spec.name));
         }
         assert!(lookup(b"nosuchcommand").is_none());
+        assert!(lookup(b"get\0").is_none());
+        assert!(lookup(b"").is_none());
+        assert!(lookup(b"averyveryverylongcommandname").is_none());
     }
 
     #[test]
