@@ -1,5 +1,7 @@
 //! The HTTP gateway every node runs: it accepts client traffic and forwards it to app instances.
 //!
+//! - [`balance`]: choosing an endpoint — peak-EWMA two choices, round-robin, least-request, weighted,
+//!   consistent hashing (Maglev), slow start and outlier ejection, as pure functions;
 //! - [`routes`]: the route table — host and longest path prefix select a route (pure matching);
 //! - [`upstream`]: the live set of endpoints behind a workload, round-robin choice, in-flight
 //!   tracking and draining;
@@ -13,6 +15,7 @@
 //! [`Upstream`]s and the control plane installs [`RouteConfig`]s. It must not depend on other
 //! Cloudlet crates.
 
+pub mod balance;
 mod body;
 mod error;
 pub mod metrics;
