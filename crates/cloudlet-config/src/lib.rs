@@ -19,8 +19,8 @@ pub mod units;
 mod suggest;
 
 pub use manifest::{
-    Executor, FunctionLimits, FunctionSpec, KeyValueStore, Manifest, OutboundHost, RouteSpec, Scale, ServiceSpec,
-    WorkloadLimits,
+    Balance, Executor, FunctionLimits, FunctionSpec, HashKey, KeyValueStore, Manifest, OutboundHost, Outlier,
+    RouteSpec, Scale, ServiceSpec, WorkloadLimits,
 };
 pub use node::{CacheConfig, KvConfig, NodeConfig};
 pub use problem::{Location, Problem};

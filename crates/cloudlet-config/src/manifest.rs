@@ -13,6 +13,10 @@ use std::time::Duration;
 use crate::problem::{Location, Problem};
 use crate::reader::{Document, TableReader};
 
+mod traffic;
+
+pub use traffic::{Balance, DEFAULT_SLOW_START, HashKey, Outlier};
+
 /// Largest replica count a workload may ask for on one node.
 pub const MAX_REPLICAS: u32 = 1000;
 /// Largest request body limit a route may set.
@@ -200,6 +204,12 @@ pub struct ServiceSpec {
     pub startup_timeout: Duration,
     /// Time between SIGTERM and SIGKILL when an instance is stopped. Default 10s.
     pub stop_timeout: Duration,
+    /// How the gateway spreads requests over the instances. Default peak-EWMA.
+    pub balance: Balance,
+    /// A new or readmitted instance's share of traffic ramps up over this long. Default 5s.
+    pub slow_start: Duration,
+    /// Ejection of instances that keep failing.
+    pub outlier: Outlier,
 }
 
 /// A route into a workload: a path prefix and, optionally, a host.
@@ -486,6 +496,9 @@ fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
         limits: read_limits(table),
         startup_timeout: positive_duration(table, "startup_timeout", Duration::from_secs(60)),
         stop_timeout: positive_duration(table, "stop_timeout", Duration::from_secs(10)),
+        balance: traffic::read_balance(table),
+        slow_start: table.duration("slow_start").unwrap_or(DEFAULT_SLOW_START),
+        outlier: traffic::read_outlier(table),
     }
 }
 

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cloudlet_config::manifest::MAX_REPLICAS;
-use cloudlet_config::{FunctionSpec, Manifest, Problem, ServiceSpec, problem};
+use cloudlet_config::{Balance, FunctionSpec, HashKey, Manifest, Problem, ServiceSpec, problem};
 use cloudlet_functions::{
     Buckets, Function, FunctionEngine, FunctionEnv, FunctionMetrics, KeyValueAccess, LogSink, OutputStream, Prepared,
 };
-use cloudlet_gateway::{RouteConfig, RouteTable, Target};
+use cloudlet_gateway::balance::{HashOn, OutlierPolicy, Policy};
+use cloudlet_gateway::{Balancing, RouteConfig, RouteTable, Target};
 use cloudlet_runtime::logs::{AppLogs, Stream};
 use cloudlet_runtime::{Runtime, ServiceDeployment, ServiceRun, WorkloadStatus};
 use sha2::{Digest, Sha256};
@@ -400,6 +401,7 @@ impl Control {
                     path: route.path.clone(),
                     timeout: spec.limits.timeout,
                     max_body: spec.limits.body,
+                    balance: balancing(spec),
                     target: Target::Proxy(upstreams.get(&spec.name)?.clone()),
                 })
             })
@@ -414,6 +416,7 @@ impl Control {
                 path: route.path.clone(),
                 timeout: spec.limits.timeout,
                 max_body: spec.limits.body,
+                balance: Balancing::default(),
                 target: Target::Handler(function),
             })
         }));
@@ -551,6 +554,26 @@ fn remove_other_versions(app_dir: &Path, keep: &[PathBuf]) {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
+}
+
+/// The gateway's balancing for a service, from its manifest.
+fn balancing(spec: &ServiceSpec) -> Balancing {
+    let policy = match &spec.balance {
+        Balance::PeakEwma => Policy::PeakEwma,
+        Balance::RoundRobin => Policy::RoundRobin,
+        Balance::LeastRequest => Policy::LeastRequest,
+        Balance::Weighted => Policy::Weighted,
+        Balance::Hash(HashKey::Header(name)) => Policy::Hash(HashOn::Header(name.clone())),
+        Balance::Hash(HashKey::Cookie(name)) => Policy::Hash(HashOn::Cookie(name.clone())),
+        Balance::Hash(HashKey::ClientIp) => Policy::Hash(HashOn::ClientIp),
+    };
+    let outlier = OutlierPolicy {
+        consecutive: spec.outlier.consecutive,
+        base_ejection: spec.outlier.base_ejection,
+        max_ejection: spec.outlier.max_ejection,
+        max_ejected_percent: spec.outlier.max_ejected_percent,
+    };
+    Balancing { policy, slow_start: spec.slow_start, outlier }
 }
 
 fn random_suffix() -> String {

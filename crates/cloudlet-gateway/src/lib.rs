@@ -3,8 +3,8 @@
 //! - [`balance`]: choosing an endpoint — peak-EWMA two choices, round-robin, least-request, weighted,
 //!   consistent hashing (Maglev), slow start and outlier ejection, as pure functions;
 //! - [`routes`]: the route table — host and longest path prefix select a route (pure matching);
-//! - [`upstream`]: the live set of endpoints behind a workload, round-robin choice, in-flight
-//!   tracking and draining;
+//! - [`upstream`]: the live set of endpoints behind a workload, the choice among them with the route's
+//!   balancer, what each answer teaches it (response times, ejections), in-flight tracking and draining;
 //! - `pool`: kept-alive HTTP/1 connections per endpoint;
 //! - `proxy`: forwarding one request — headers, body limit, timeout, one retry on another instance;
 //! - [`server`]: the accept loop (HTTP/1.1 and h2c), connection limit and graceful drain;
@@ -31,4 +31,4 @@ pub use error::error_response;
 pub use metrics::GatewayMetrics;
 pub use routes::{HandlerFuture, RequestHandler, RouteConfig, RouteTable, Target};
 pub use server::{Gateway, GatewayLimits};
-pub use upstream::{Endpoint, Upstream};
+pub use upstream::{Balancing, Endpoint, Upstream};

@@ -23,13 +23,14 @@ use http_body::Body;
 use http_body_util::{LengthLimitError, Limited};
 use hyper::body::Incoming;
 
+use crate::balance::{HashOn, Policy};
 use crate::body::{RequestBody, ResponseBody};
 use crate::error::GatewayError;
 use crate::metrics::{GatewayMetrics, RetryReason};
 use crate::pool::Lease;
 use crate::request_id;
 use crate::routes::{ActiveRoute, RouteTable, Target, request_host};
-use crate::upstream::{InFlight, Upstream};
+use crate::upstream::{Balancing, InFlight, Outcome, Upstream};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -98,10 +99,13 @@ async fn forward(
     let body = if bodiless { RequestBody::Empty } else { RequestBody::Client(Limited::new(body, clamp(max_body))) };
     let request = Request::from_parts(parts, body);
 
+    let balancing = &route.config.balance;
+    let key = hash_key(&balancing.policy, request.headers(), client);
+    let key = key.as_deref();
     let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
-    let first = upstream.pick(None).ok_or_else(no_instance)?;
+    let first = upstream.pick(balancing, None, key).ok_or_else(no_instance)?;
     let failed = first.endpoint().clone();
-    let (request, reason, reused) = match send(first, request, Connection::Any).await {
+    let (request, reason, reused) = match send(upstream, balancing, first, request, Connection::Any).await {
         Ok(response) => return Ok(response),
         Err(SendError::NotSent(request)) => (*request, RetryReason::Connect, false),
         Err(SendError::Failed { error, reused }) => match replay {
@@ -113,7 +117,9 @@ async fn forward(
     };
     // Another instance if there is one; else, when a kept-alive connection broke under the request
     // (the instance closed it as we wrote), the same instance on a fresh connection.
-    let second = upstream.pick(Some(&failed)).or_else(|| if reused { upstream.pick(None) } else { None });
+    let second = upstream
+        .pick(balancing, Some(&failed), key)
+        .or_else(|| if reused { upstream.pick(balancing, None, key) } else { None });
     let Some(second) = second else {
         return Err(match reason {
             RetryReason::Connect => GatewayError::Connect { upstream: upstream.name().to_string() },
@@ -121,7 +127,7 @@ async fn forward(
         });
     };
     route.metrics.retried(reason);
-    match send(second, request, Connection::Fresh).await {
+    match send(upstream, balancing, second, request, Connection::Fresh).await {
         Ok(response) => Ok(response),
         Err(SendError::NotSent(_)) => Err(GatewayError::Connect { upstream: upstream.name().to_string() }),
         Err(SendError::Failed { error, .. }) => Err(failure(upstream.name(), &error, max_body)),
@@ -144,8 +150,27 @@ enum Connection {
     Fresh,
 }
 
-/// Sends the request to the endpoint `in_flight` was taken on.
+/// Sends the request to the endpoint `in_flight` was taken on, and tells `upstream` how it went.
 async fn send(
+    upstream: &Upstream,
+    balancing: &Balancing,
+    in_flight: InFlight,
+    request: Request<RequestBody>,
+    connection: Connection,
+) -> Result<Response<ResponseBody>, SendError> {
+    let started = Instant::now();
+    let endpoint = in_flight.endpoint().clone();
+    let result = send_to(in_flight, request, connection).await;
+    let outcome = match &result {
+        Ok(response) if response.status().is_server_error() => Outcome::ServerError(started.elapsed()),
+        Ok(_) => Outcome::Answered(started.elapsed()),
+        Err(_) => Outcome::Failed,
+    };
+    upstream.record(&endpoint, outcome, balancing);
+    result
+}
+
+async fn send_to(
     in_flight: InFlight,
     mut request: Request<RequestBody>,
     connection: Connection,
@@ -170,6 +195,23 @@ async fn send(
             Some(unsent) => Err(SendError::NotSent(Box::new(unsent))),
             None => Err(SendError::Failed { error: error.into_error(), reused: false }),
         },
+    }
+}
+
+/// The bytes a consistent-hash route keys this request on, if it has them.
+fn hash_key(policy: &Policy, headers: &HeaderMap, client: SocketAddr) -> Option<Vec<u8>> {
+    let Policy::Hash(on) = policy else { return None };
+    match on {
+        HashOn::ClientIp => Some(client.ip().to_string().into_bytes()),
+        HashOn::Header(name) => headers.get(name.as_str()).map(|value| value.as_bytes().to_vec()),
+        HashOn::Cookie(name) => headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(cookie, _)| cookie == name)
+            .map(|(_, value)| value.as_bytes().to_vec()),
     }
 }
 
@@ -310,6 +352,20 @@ mod tests {
         assert_eq!(parts.headers["x-forwarded-for"], "10.0.0.1, 192.168.1.2");
         assert_eq!(parts.headers["x-forwarded-proto"], "http");
         assert_eq!(parts.headers["x-request-id"], "rid");
+    }
+
+    #[test]
+    fn hash_keys_come_from_the_header_the_cookie_or_the_client() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-user", HeaderValue::from_static("ada"));
+        headers.append(header::COOKIE, HeaderValue::from_static("theme=dark; sid=abc123"));
+        let client = SocketAddr::from(([10, 1, 2, 3], 4000));
+        let key = |on: HashOn| hash_key(&Policy::Hash(on), &headers, client);
+        assert_eq!(key(HashOn::Header("x-user".into())), Some(b"ada".to_vec()));
+        assert_eq!(key(HashOn::Cookie("sid".into())), Some(b"abc123".to_vec()));
+        assert_eq!(key(HashOn::Cookie("none".into())), None);
+        assert_eq!(key(HashOn::ClientIp), Some(b"10.1.2.3".to_vec()));
+        assert_eq!(hash_key(&Policy::PeakEwma, &headers, client), None);
     }
 
     #[test]

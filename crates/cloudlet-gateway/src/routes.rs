@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use crate::body::ResponseBody;
 
 use crate::metrics::{GatewayMetrics, RouteMetrics};
-use crate::upstream::Upstream;
+use crate::upstream::{Balancing, Upstream};
 
 /// A route as the control plane describes it.
 #[derive(Clone)]
@@ -32,6 +32,8 @@ pub struct RouteConfig {
     pub timeout: Duration,
     /// Largest request body accepted.
     pub max_body: u64,
+    /// How requests spread over the target's instances.
+    pub balance: Balancing,
     /// Where requests go.
     pub target: Target,
 }

@@ -12,7 +12,8 @@ use common::{Load, TestNode, echo_manifest, wait_for_app, write_app};
 async fn requests_through_the_gateway_reach_all_three_replicas() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = TestNode::start(&dir.path().join("data"));
-    common::deploy(&node, &write_app(dir.path(), "trio", &echo_manifest("trio", "/trio", 3, "1")));
+    let manifest = format!("{}balance = \"round-robin\"\n", echo_manifest("trio", "/trio", 3, "1"));
+    common::deploy(&node, &write_app(dir.path(), "trio", &manifest));
     let http = common::Http::new();
     let mut instances = HashSet::new();
     for _ in 0..9 {

@@ -46,32 +46,6 @@ pub enum HashOn {
 }
 
 impl Policy {
-    /// Parses the manifest's `balance` value: `peak-ewma`, `round-robin`, `least-request`, `weighted`,
-    /// `hash:header:NAME`, `hash:cookie:NAME` or `hash:client-ip`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        match text {
-            "peak-ewma" => Ok(Policy::PeakEwma),
-            "round-robin" => Ok(Policy::RoundRobin),
-            "least-request" => Ok(Policy::LeastRequest),
-            "weighted" => Ok(Policy::Weighted),
-            "hash:client-ip" => Ok(Policy::Hash(HashOn::ClientIp)),
-            _ => match text.split_once(':') {
-                Some(("hash", rest)) => match rest.split_once(':') {
-                    Some(("header", name)) if !name.is_empty() => {
-                        Ok(Policy::Hash(HashOn::Header(name.to_ascii_lowercase())))
-                    }
-                    Some(("cookie", name)) if !name.is_empty() => Ok(Policy::Hash(HashOn::Cookie(name.to_string()))),
-                    _ => Err(format!(
-                        "unknown hash key \"{rest}\": use hash:header:NAME, hash:cookie:NAME or hash:client-ip"
-                    )),
-                },
-                _ => Err(format!(
-                    "unknown balancer \"{text}\": use peak-ewma, round-robin, least-request, weighted or hash:…"
-                )),
-            },
-        }
-    }
-
     pub fn name(&self) -> &'static str {
         match self {
             Policy::PeakEwma => "peak-ewma",

@@ -95,16 +95,6 @@ fn slow_start_ramps_from_a_tenth_to_all() {
     assert_eq!(slow_start(Duration::ZERO, Duration::ZERO), 1.0);
 }
 
-#[test]
-fn balance_values_parse_or_say_what_is_valid() {
-    assert_eq!(Policy::parse("peak-ewma"), Ok(Policy::PeakEwma));
-    assert_eq!(Policy::parse("hash:header:X-User"), Ok(Policy::Hash(HashOn::Header("x-user".into()))));
-    assert_eq!(Policy::parse("hash:cookie:sid"), Ok(Policy::Hash(HashOn::Cookie("sid".into()))));
-    assert_eq!(Policy::parse("hash:client-ip"), Ok(Policy::Hash(HashOn::ClientIp)));
-    assert!(Policy::parse("fastest").expect_err("unknown").contains("round-robin"));
-    assert!(Policy::parse("hash:query:x").expect_err("unknown").contains("hash:header:NAME"));
-}
-
 fn policies() -> impl Strategy<Value = Policy> {
     prop_oneof![
         Just(Policy::PeakEwma),

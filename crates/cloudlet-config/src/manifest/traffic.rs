@@ -1,0 +1,134 @@
+//! How the gateway spreads a service's traffic: the balancer (`balance`), slow start (`slow_start`)
+//! and passive outlier ejection (`outlier = { … }`) of a `[[service]]`.
+
+use std::time::Duration;
+
+use crate::reader::TableReader;
+
+/// The balancer of a service's route.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Balance {
+    /// Two random instances, the one with the lower peak-EWMA latency × load wins (the default).
+    #[default]
+    PeakEwma,
+    RoundRobin,
+    /// The fewest requests in flight.
+    LeastRequest,
+    /// At random, in proportion to weight (weights ramp during slow start).
+    Weighted,
+    /// Consistent hashing: requests with the same key go to the same instance.
+    Hash(HashKey),
+}
+
+/// What a `hash:` balancer keys on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HashKey {
+    /// A request header, lower-case.
+    Header(String),
+    Cookie(String),
+    ClientIp,
+}
+
+impl Balance {
+    /// Parses `peak-ewma`, `round-robin`, `least-request`, `weighted`, `hash:header:NAME`,
+    /// `hash:cookie:NAME` or `hash:client-ip`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let unknown_key = |rest: &str| {
+            format!("unknown hash key \"{rest}\": use hash:header:NAME, hash:cookie:NAME or hash:client-ip")
+        };
+        match text {
+            "peak-ewma" => Ok(Balance::PeakEwma),
+            "round-robin" => Ok(Balance::RoundRobin),
+            "least-request" => Ok(Balance::LeastRequest),
+            "weighted" => Ok(Balance::Weighted),
+            "hash:client-ip" => Ok(Balance::Hash(HashKey::ClientIp)),
+            _ => match text.strip_prefix("hash:") {
+                Some(rest) => match rest.split_once(':') {
+                    Some(("header", name)) if is_token(name) => {
+                        Ok(Balance::Hash(HashKey::Header(name.to_ascii_lowercase())))
+                    }
+                    Some(("cookie", name)) if is_token(name) => Ok(Balance::Hash(HashKey::Cookie(name.to_string()))),
+                    _ => Err(unknown_key(rest)),
+                },
+                None => Err(format!(
+                    "unknown balancer \"{text}\": use peak-ewma, round-robin, least-request, weighted or hash:…"
+                )),
+            },
+        }
+    }
+}
+
+/// An HTTP token (RFC 9110 §5.6.2): what header and cookie names are made of.
+fn is_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
+}
+
+/// Passive outlier ejection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outlier {
+    /// 5xx answers or connection failures in a row that eject an instance; 0 disables. Default 5.
+    pub consecutive: u32,
+    /// First ejection; the n-th in a row lasts n times as long. Default 30s.
+    pub base_ejection: Duration,
+    /// Longest ejection. Default 5m.
+    pub max_ejection: Duration,
+    /// Most instances ejected at once, in percent (never the last one). Default 50.
+    pub max_ejected_percent: u32,
+}
+
+impl Default for Outlier {
+    fn default() -> Self {
+        Self {
+            consecutive: 5,
+            base_ejection: Duration::from_secs(30),
+            max_ejection: Duration::from_secs(300),
+            max_ejected_percent: 50,
+        }
+    }
+}
+
+/// Default ramp of a new or readmitted instance's share of traffic.
+pub const DEFAULT_SLOW_START: Duration = Duration::from_secs(5);
+
+pub(super) fn read_balance(table: &mut TableReader<'_, '_>) -> Balance {
+    let Some(text) = table.string("balance") else { return Balance::default() };
+    Balance::parse(&text).unwrap_or_else(|message| {
+        table.report("balance", message, Some("e.g. balance = \"least-request\" or \"hash:cookie:session\"".into()));
+        Balance::default()
+    })
+}
+
+pub(super) fn read_outlier(table: &mut TableReader<'_, '_>) -> Outlier {
+    let defaults = Outlier::default();
+    let Some(mut outlier) = table.table("outlier") else { return defaults };
+    let read = Outlier {
+        consecutive: outlier.count("consecutive", 1000).unwrap_or(defaults.consecutive),
+        base_ejection: outlier.duration("base_ejection").unwrap_or(defaults.base_ejection),
+        max_ejection: outlier.duration("max_ejection").unwrap_or(defaults.max_ejection),
+        max_ejected_percent: outlier.count("max_ejected_percent", 100).unwrap_or(defaults.max_ejected_percent),
+    };
+    if read.base_ejection.is_zero() {
+        outlier.report("base_ejection", "\"base_ejection\" must be longer than zero", None);
+    }
+    if read.max_ejection < read.base_ejection {
+        outlier.report("max_ejection", "\"max_ejection\" must be at least \"base_ejection\"", None);
+    }
+    outlier.finish();
+    read
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_values_parse_or_say_what_is_valid() {
+        assert_eq!(Balance::parse("least-request"), Ok(Balance::LeastRequest));
+        assert_eq!(Balance::parse("hash:header:X-User"), Ok(Balance::Hash(HashKey::Header("x-user".into()))));
+        assert_eq!(Balance::parse("hash:cookie:sid"), Ok(Balance::Hash(HashKey::Cookie("sid".into()))));
+        assert_eq!(Balance::parse("hash:client-ip"), Ok(Balance::Hash(HashKey::ClientIp)));
+        assert!(Balance::parse("fastest").expect_err("unknown").contains("round-robin"));
+        assert!(Balance::parse("hash:query:x").expect_err("unknown").contains("hash:header:NAME"));
+        assert!(Balance::parse("hash:header:bad name").is_err());
+    }
+}
