@@ -38,7 +38,14 @@ pub struct GatewayMetrics {
     requests: Family<RequestLabels, Counter>,
     duration: Family<RouteLabels, Histogram>,
     retries: Family<RetryLabels, Counter>,
+    ejections: Family<WorkloadLabels, Counter>,
     open_connections: Gauge,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkloadLabels {
+    pub app: String,
+    pub workload: String,
 }
 
 impl GatewayMetrics {
@@ -48,6 +55,7 @@ impl GatewayMetrics {
             requests: Family::default(),
             duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.000_25, 2.0, 17))),
             retries: Family::default(),
+            ejections: Family::default(),
             open_connections: Gauge::default(),
         };
         let registry = registry.sub_registry_with_prefix("cloudlet_gateway");
@@ -62,6 +70,11 @@ impl GatewayMetrics {
             metrics.duration.clone(),
         );
         registry.register("retries", "Requests retried on another instance, by reason", metrics.retries.clone());
+        registry.register(
+            "ejections",
+            "Instances taken out of balancing after consecutive failures",
+            metrics.ejections.clone(),
+        );
         registry.register("open_connections", "Client connections currently open", metrics.open_connections.clone());
         metrics
     }
@@ -83,6 +96,9 @@ impl GatewayMetrics {
                     reason: "reset",
                 }),
             ],
+            ejections: self
+                .ejections
+                .get_or_create_owned(&WorkloadLabels { app: app.to_string(), workload: workload.to_string() }),
             labels,
             family: self.requests.clone(),
         }
@@ -119,6 +135,7 @@ pub(crate) struct RouteMetrics {
     /// Counters per status code seen so far; a route sees a handful, so a scan beats hashing.
     statuses: RwLock<Vec<(u16, Counter)>>,
     retries: [Counter; 2],
+    ejections: Counter,
 }
 
 impl RouteMetrics {
@@ -135,6 +152,10 @@ impl RouteMetrics {
 
     pub(crate) fn retried(&self, reason: RetryReason) {
         self.retries[reason as usize].inc();
+    }
+
+    pub(crate) fn ejected(&self) {
+        self.ejections.inc();
     }
 
     fn first_of_status(&self, status: u16) -> Counter {

@@ -23,14 +23,14 @@ use http_body::Body;
 use http_body_util::{LengthLimitError, Limited};
 use hyper::body::Incoming;
 
-use crate::balance::{HashOn, Policy};
+use crate::balance::{HashOn, Policy, Verdict};
 use crate::body::{RequestBody, ResponseBody};
 use crate::error::GatewayError;
 use crate::metrics::{GatewayMetrics, RetryReason};
 use crate::pool::Lease;
 use crate::request_id;
 use crate::routes::{ActiveRoute, RouteTable, Target, request_host};
-use crate::upstream::{Balancing, InFlight, Outcome, Upstream};
+use crate::upstream::{InFlight, Outcome, Upstream};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -105,7 +105,7 @@ async fn forward(
     let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
     let first = upstream.pick(balancing, None, key).ok_or_else(no_instance)?;
     let failed = first.endpoint().clone();
-    let (request, reason, reused) = match send(upstream, balancing, first, request, Connection::Any).await {
+    let (request, reason, reused) = match send(route, upstream, first, request, Connection::Any).await {
         Ok(response) => return Ok(response),
         Err(SendError::NotSent(request)) => (*request, RetryReason::Connect, false),
         Err(SendError::Failed { error, reused }) => match replay {
@@ -127,7 +127,7 @@ async fn forward(
         });
     };
     route.metrics.retried(reason);
-    match send(upstream, balancing, second, request, Connection::Fresh).await {
+    match send(route, upstream, second, request, Connection::Fresh).await {
         Ok(response) => Ok(response),
         Err(SendError::NotSent(_)) => Err(GatewayError::Connect { upstream: upstream.name().to_string() }),
         Err(SendError::Failed { error, .. }) => Err(failure(upstream.name(), &error, max_body)),
@@ -152,8 +152,8 @@ enum Connection {
 
 /// Sends the request to the endpoint `in_flight` was taken on, and tells `upstream` how it went.
 async fn send(
+    route: &ActiveRoute,
     upstream: &Upstream,
-    balancing: &Balancing,
     in_flight: InFlight,
     request: Request<RequestBody>,
     connection: Connection,
@@ -166,7 +166,9 @@ async fn send(
         Ok(_) => Outcome::Answered(started.elapsed()),
         Err(_) => Outcome::Failed,
     };
-    upstream.record(&endpoint, outcome, balancing);
+    if let Verdict::Ejected(_) = upstream.record(&endpoint, outcome, &route.config.balance) {
+        route.metrics.ejected();
+    }
     result
 }
 
