@@ -75,6 +75,25 @@ pub struct Workload {
     pub message: Option<String>,
     pub failing_instance: Option<String>,
     pub instances: Vec<Instance>,
+    /// Present when the autoscaler runs the workload.
+    #[serde(default)]
+    pub scaling: Option<Scaling>,
+}
+
+/// What the autoscaler decided for a workload, and why.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Scaling {
+    pub min: u32,
+    pub max: u32,
+    pub target_concurrency: f64,
+    pub desired: u32,
+    /// `stable`, `panic`, `at_min`, `at_max`, `activation` or `idle`.
+    pub reason: String,
+    pub panicking: bool,
+    pub stable_concurrency: f64,
+    pub panic_concurrency: f64,
+    pub in_flight: u64,
+    pub waiting: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -247,11 +247,20 @@ pub struct Scale {
     pub target_concurrency: u32,
     /// Idle time before scaling to zero. Default 30s.
     pub zero_after: Duration,
+    /// The autoscaler's stable window: load is averaged over it (the panic window is a tenth of
+    /// it). Default 60s, between 6s and 1h.
+    pub window: Duration,
 }
 
 impl Default for Scale {
     fn default() -> Self {
-        Self { min: 1, max: 1, target_concurrency: 100, zero_after: Duration::from_secs(30) }
+        Self {
+            min: 1,
+            max: 1,
+            target_concurrency: 100,
+            zero_after: Duration::from_secs(30),
+            window: Duration::from_secs(60),
+        }
     }
 }
 
@@ -552,6 +561,10 @@ fn read_scale(table: &mut TableReader<'_, '_>) -> Scale {
     let max = scale.count("max", MAX_REPLICAS).unwrap_or(min.max(1));
     let target_concurrency = scale.count("target_concurrency", 1_000_000).unwrap_or(defaults.target_concurrency);
     let zero_after = scale.duration("zero_after").unwrap_or(defaults.zero_after);
+    let window = scale.duration("window").unwrap_or(defaults.window);
+    if !(Duration::from_secs(6)..=Duration::from_secs(3600)).contains(&window) {
+        scale.report("window", "\"window\" must be between 6s and 1h", None);
+    }
     if max == 0 {
         scale.report("max", "\"max\" must be at least 1", None);
     } else if min > max {
@@ -561,7 +574,7 @@ fn read_scale(table: &mut TableReader<'_, '_>) -> Scale {
         scale.report("target_concurrency", "\"target_concurrency\" must be at least 1", None);
     }
     scale.finish();
-    Scale { min, max, target_concurrency, zero_after }
+    Scale { min, max, target_concurrency, zero_after, window }
 }
 
 fn read_limits(table: &mut TableReader<'_, '_>) -> WorkloadLimits {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use cloudlet_autoscale::{Autoscaler, KpaSettings};
 use cloudlet_config::manifest::MAX_REPLICAS;
 use cloudlet_config::{Balance, FunctionSpec, HashKey, Manifest, Problem, ServiceSpec, problem};
 use cloudlet_functions::{
@@ -34,6 +35,7 @@ pub struct Control {
     wasm: Arc<FunctionEngine>,
     function_metrics: FunctionMetrics,
     buckets: Arc<dyn Buckets>,
+    autoscaler: Arc<Autoscaler>,
     limits: BundleLimits,
     apps: Mutex<BTreeMap<String, Deployed>>,
 }
@@ -48,6 +50,8 @@ pub struct ControlParts {
     pub function_metrics: FunctionMetrics,
     /// The node's stores, for functions with `keyvalue`.
     pub buckets: Arc<dyn Buckets>,
+    /// Scales services whose bounds allow it (`scale.max > scale.min`, or `scale.min = 0`).
+    pub autoscaler: Arc<Autoscaler>,
     pub limits: BundleLimits,
 }
 
@@ -68,6 +72,7 @@ impl Control {
             wasm: parts.wasm,
             function_metrics: parts.function_metrics,
             buckets: parts.buckets,
+            autoscaler: parts.autoscaler,
             limits: parts.limits,
             apps: Mutex::new(BTreeMap::new()),
         }
@@ -226,6 +231,7 @@ impl Control {
         self.routes.remove_app(name);
         self.store.delete(name).await?;
         apps.remove(name);
+        self.autoscaler.retain(name, &[]);
         self.runtime.remove(name).await;
         let directory = self.apps_dir.join(name);
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(directory)).await;
@@ -242,21 +248,21 @@ impl Control {
         }
         let mut apps = self.apps.lock().await;
         let deployed = apps.get_mut(name).ok_or_else(|| ControlError::AppNotFound(name.to_string()))?;
-        let Some(spec) = deployed.manifest.service(workload) else {
+        if deployed.manifest.service(workload).is_none() {
             if deployed.manifest.function(workload).is_some() {
                 return Err(ControlError::InvalidScale(format!(
                     "\"{workload}\" is a function: its instances are made per request; set limits.instances instead"
                 )));
             }
             return Err(ControlError::WorkloadNotFound { app: name.to_string(), workload: workload.to_string() });
-        };
+        }
         let bounds = ScaleOverride { min, max };
-        let replicas = replicas(spec, Some(&bounds));
         let mut record = deployed.record.clone();
         record.scale.insert(workload.to_string(), bounds);
         self.store.put(record.clone()).await?;
         deployed.record = record;
-        self.runtime.scale(name, workload, replicas);
+        // The new bounds reach the autoscaler and the runtime the way a deploy's do.
+        self.activate(&deployed.record, &deployed.manifest, &deployed.functions);
         Ok(self.detail(&deployed.record, &deployed.manifest, &deployed.functions))
     }
 
@@ -378,17 +384,47 @@ impl Control {
         let runs = manifest
             .services
             .iter()
-            .map(|spec| ServiceRun {
-                deployment: ServiceDeployment {
-                    app: record.name.clone(),
-                    spec: spec.clone(),
-                    revision: revision(&record.files_digest, spec),
-                    workdir: workdir.clone(),
-                },
-                replicas: replicas(spec, record.scale.get(&spec.name)),
+            .map(|spec| {
+                let settings = scaling(spec, record.scale.get(&spec.name));
+                let replicas = if autoscaled(&settings) {
+                    self.autoscaler.initial_replicas(&record.name, &spec.name, &settings)
+                } else {
+                    settings.min.max(1).min(settings.max)
+                };
+                ServiceRun {
+                    deployment: ServiceDeployment {
+                        app: record.name.clone(),
+                        spec: spec.clone(),
+                        revision: revision(&record.files_digest, spec),
+                        workdir: workdir.clone(),
+                    },
+                    replicas,
+                }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let replicas: BTreeMap<String, u32> =
+            runs.iter().map(|run| (run.deployment.spec.name.clone(), run.replicas)).collect();
         let upstreams = self.runtime.apply(&record.name, runs);
+        let mut scaled = Vec::new();
+        for spec in &manifest.services {
+            let settings = scaling(spec, record.scale.get(&spec.name));
+            match upstreams.get(&spec.name) {
+                Some(upstream) if autoscaled(&settings) => {
+                    let start = replicas.get(&spec.name).copied().unwrap_or(1);
+                    self.autoscaler.register(
+                        &record.name,
+                        &spec.name,
+                        settings,
+                        upstream.clone(),
+                        start,
+                        spec.startup_timeout,
+                    );
+                    scaled.push(spec.name.clone());
+                }
+                _ => {}
+            }
+        }
+        self.autoscaler.retain(&record.name, &scaled);
         let mut routes: Vec<RouteConfig> = manifest
             .services
             .iter()
@@ -438,7 +474,8 @@ impl Control {
                     (None, Some(spec)) => (spec.scale.min, spec.scale.max),
                     (None, None) => (0, 0),
                 };
-                WorkloadView { min, max, status }
+                let scaling = self.autoscaler.status(&record.name, &status.name);
+                WorkloadView { min, max, scaling, status }
             })
             .collect();
         let routes = manifest
@@ -463,10 +500,18 @@ impl Control {
     }
 }
 
-/// Replicas to run: the lower bound, but at least one while the autoscaler is not in charge.
-fn replicas(spec: &ServiceSpec, bounds: Option<&ScaleOverride>) -> u32 {
+/// A service's scaling: its manifest's `scale`, with the bounds of `cloudlet scale` if set.
+fn scaling(spec: &ServiceSpec, bounds: Option<&ScaleOverride>) -> KpaSettings {
     let (min, max) = bounds.map_or((spec.scale.min, spec.scale.max), |bounds| (bounds.min, bounds.max));
-    min.max(1).min(max)
+    let mut settings = KpaSettings::new(min, max, spec.scale.target_concurrency, spec.scale.zero_after);
+    settings.stable_window = spec.scale.window;
+    settings.panic_window = (spec.scale.window / 10).max(std::time::Duration::from_secs(1));
+    settings
+}
+
+/// Whether the autoscaler is in charge: the bounds leave it room, or allow zero.
+fn autoscaled(settings: &KpaSettings) -> bool {
+    settings.min == 0 || settings.max > settings.min
 }
 
 /// What makes running instances obsolete: the app's files and how the process is started and checked.

@@ -1,5 +1,6 @@
 //! What the control API shows of apps: plain serialisable views.
 
+use cloudlet_autoscale::ScalingStatus;
 use cloudlet_functions::FunctionStats;
 use cloudlet_runtime::{Phase, WorkloadStatus};
 use serde::Serialize;
@@ -36,11 +37,13 @@ pub struct RouteView {
     pub workload: String,
 }
 
-/// A workload with its scale bounds.
+/// A workload with its scale bounds and, when the autoscaler runs it, how and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct WorkloadView {
     pub min: u32,
     pub max: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalingStatus>,
     #[serde(flatten)]
     pub status: WorkloadStatus,
 }

@@ -22,13 +22,19 @@ pub(crate) enum GatewayError {
     Upstream { upstream: String },
     /// No response headers within the route's timeout.
     Timeout { limit: Duration },
+    /// The workload is at zero and no instance became ready within the activation timeout.
+    ActivationTimeout { upstream: String, limit: Duration },
+    /// The workload is at zero and as many requests as may wait for it already do.
+    ActivationQueueFull { upstream: String },
 }
 
 impl GatewayError {
     fn status(&self) -> StatusCode {
         match self {
             GatewayError::NoRoute => StatusCode::NOT_FOUND,
-            GatewayError::NoHealthyInstance { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::NoHealthyInstance { .. }
+            | GatewayError::ActivationTimeout { .. }
+            | GatewayError::ActivationQueueFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Connect { .. } | GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -43,6 +49,8 @@ impl GatewayError {
             GatewayError::Connect { .. } => "upstream_unreachable",
             GatewayError::Upstream { .. } => "upstream_failed",
             GatewayError::Timeout { .. } => "upstream_timeout",
+            GatewayError::ActivationTimeout { .. } => "activation_timeout",
+            GatewayError::ActivationQueueFull { .. } => "activation_queue_full",
         }
     }
 
@@ -58,12 +66,23 @@ impl GatewayError {
             GatewayError::Timeout { limit } => {
                 format!("no response within the route's timeout of {}ms", limit.as_millis())
             }
+            GatewayError::ActivationTimeout { upstream, limit } => {
+                format!("{upstream} is scaled to zero and no instance was ready within {}ms", limit.as_millis())
+            }
+            GatewayError::ActivationQueueFull { upstream } => {
+                format!("{upstream} is scaling from zero and too many requests are already waiting for it")
+            }
         }
     }
 
     pub(crate) fn into_response(self) -> Response<ResponseBody> {
         let mut response = error_response(self.status(), self.code(), &self.message());
-        if matches!(self, GatewayError::NoHealthyInstance { .. }) {
+        if matches!(
+            self,
+            GatewayError::NoHealthyInstance { .. }
+                | GatewayError::ActivationTimeout { .. }
+                | GatewayError::ActivationQueueFull { .. }
+        ) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response

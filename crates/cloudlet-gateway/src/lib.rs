@@ -31,4 +31,4 @@ pub use error::error_response;
 pub use metrics::GatewayMetrics;
 pub use routes::{HandlerFuture, RequestHandler, RouteConfig, RouteTable, Target};
 pub use server::{Gateway, GatewayLimits};
-pub use upstream::{Balancing, Endpoint, Upstream};
+pub use upstream::{Activation, Balancing, Endpoint, Upstream};

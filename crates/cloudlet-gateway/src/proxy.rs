@@ -30,7 +30,7 @@ use crate::metrics::{GatewayMetrics, RetryReason};
 use crate::pool::Lease;
 use crate::request_id;
 use crate::routes::{ActiveRoute, RouteTable, Target, request_host};
-use crate::upstream::{InFlight, Outcome, Upstream};
+use crate::upstream::{InFlight, Outcome, Unavailable, Upstream};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -51,15 +51,26 @@ pub(crate) async fn handle(
         return with_request_id(GatewayError::NoRoute.into_response(), request_id);
     };
     let response = match &route.config.target {
-        Target::Proxy(upstream) => {
-            let limit = route.config.timeout;
-            let outcome = tokio::time::timeout(limit, forward(&route, upstream, request, client, &request_id)).await;
-            match outcome {
-                Ok(Ok(response)) => response,
-                Ok(Err(error)) => error.into_response(),
-                Err(_) => GatewayError::Timeout { limit }.into_response(),
+        Target::Proxy(upstream) => match upstream.wait_for_endpoint().await {
+            Err(unavailable) => {
+                let upstream = upstream.name().to_string();
+                match unavailable {
+                    Unavailable::TimedOut(limit) => GatewayError::ActivationTimeout { upstream, limit },
+                    Unavailable::QueueFull => GatewayError::ActivationQueueFull { upstream },
+                }
+                .into_response()
             }
-        }
+            Ok(()) => {
+                let limit = route.config.timeout;
+                let outcome =
+                    tokio::time::timeout(limit, forward(&route, upstream, request, client, &request_id)).await;
+                match outcome {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(error)) => error.into_response(),
+                    Err(_) => GatewayError::Timeout { limit }.into_response(),
+                }
+            }
+        },
         Target::Handler(handler) => {
             let max_body = route.config.max_body;
             if declared_length(request.headers()).is_some_and(|length| length > max_body) {

@@ -40,6 +40,25 @@ pub enum Outcome {
     Failed,
 }
 
+/// Holding requests for a workload scaled to zero (the activator): while it has no endpoint, requests
+/// wait — at most `max_waiting` of them, each at most `timeout` — and the first one calls `on_demand`
+/// so that an instance is started at once.
+#[derive(Clone)]
+pub struct Activation {
+    pub on_demand: Arc<dyn Fn() + Send + Sync>,
+    pub max_waiting: usize,
+    pub timeout: Duration,
+}
+
+/// Why a held request was given up.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unavailable {
+    /// No instance within the activation timeout.
+    TimedOut(Duration),
+    /// The waiting room is full.
+    QueueFull,
+}
+
 /// The endpoints and their consistent-hash table, replaced together.
 struct Snapshot {
     endpoints: Arc<[Arc<Endpoint>]>,
@@ -53,6 +72,11 @@ pub struct Upstream {
     sequence: AtomicU64,
     /// The zero of the nanosecond clock balancing decisions use.
     epoch: Instant,
+    activation: RwLock<Option<Activation>>,
+    /// Requests held for an instance.
+    waiting: AtomicUsize,
+    /// Woken when the endpoints change.
+    changed: Notify,
 }
 
 thread_local! {
@@ -75,6 +99,9 @@ impl Upstream {
             snapshot: RwLock::new(Arc::new(Snapshot { endpoints: Arc::from(Vec::new()), table: OnceLock::new() })),
             sequence: AtomicU64::new(0),
             epoch: Instant::now(),
+            activation: RwLock::new(None),
+            waiting: AtomicUsize::new(0),
+            changed: Notify::new(),
         })
     }
 
@@ -93,6 +120,62 @@ impl Upstream {
             Ok(mut current) => *current = snapshot,
             Err(poisoned) => *poisoned.into_inner() = snapshot,
         }
+        self.changed.notify_waiters();
+    }
+
+    /// Holds requests while there is no endpoint (scale to zero), or not (`None`).
+    pub fn set_activation(&self, activation: Option<Activation>) {
+        match self.activation.write() {
+            Ok(mut current) => *current = activation,
+            Err(poisoned) => *poisoned.into_inner() = activation,
+        }
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        match self.activation.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Requests in flight on every endpoint, and requests held waiting for one: the load the
+    /// autoscaler sees.
+    pub fn concurrency(&self) -> (usize, usize) {
+        let in_flight = self.current().endpoints.iter().map(|endpoint| endpoint.in_flight()).sum();
+        (in_flight, self.waiting.load(Ordering::Relaxed))
+    }
+
+    /// When the upstream has no endpoint and holds requests: waits until it has one (asking for one
+    /// at once), within the activation's limits. Returns at once otherwise.
+    pub(crate) async fn wait_for_endpoint(&self) -> Result<(), Unavailable> {
+        if !self.current().endpoints.is_empty() {
+            return Ok(());
+        }
+        let Some(activation) = self.activation() else { return Ok(()) };
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= activation.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Unavailable::QueueFull);
+        }
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _waiting = Waiting(&self.waiting);
+        (activation.on_demand)();
+        let ready = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if !self.current().endpoints.is_empty() {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(activation.timeout, ready).await.map_err(|_| Unavailable::TimedOut(activation.timeout))
     }
 
     fn current(&self) -> Arc<Snapshot> {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use cloudlet_api::{ApiState, NodeInfo};
+use cloudlet_autoscale::Autoscaler;
 use cloudlet_cache::Cache;
 use cloudlet_config::NodeConfig;
 use cloudlet_control::bundle::BundleLimits;
@@ -143,6 +144,7 @@ pub async fn run(
     let store = Arc::new(RaftStore::open(&raft, &group, &data_dir.legacy_meta_dir()).await?);
     let wasm =
         FunctionEngine::new(EngineSettings::default(), data_dir.wasm_cache_dir()).map_err(NodeError::Functions)?;
+    let autoscaler = Autoscaler::new(runtime.clone(), &mut registry);
     let control = Arc::new(Control::new(ControlParts {
         apps_dir: data_dir.apps_dir(),
         store: store.clone(),
@@ -151,6 +153,7 @@ pub async fn run(
         wasm,
         function_metrics: FunctionMetrics::new(&mut registry),
         buckets: Arc::new(NodeBuckets { kv: kv.clone(), cache: cache.clone() }),
+        autoscaler: autoscaler.clone(),
         limits: BundleLimits::default(),
     }));
 
@@ -186,6 +189,7 @@ pub async fn run(
         tokio::spawn(kv.clone().purge_forever(shutdown.clone())),
         tokio::spawn(cache_server.serve(cache_listener, shutdown.clone())),
         tokio::spawn(cache.purge_forever(shutdown.clone())),
+        tokio::spawn(autoscaler.run(shutdown.clone())),
     ];
 
     let restored = control.restore().await?;

@@ -71,6 +71,19 @@ pub async fn status(client: &Client, name: &str, json: bool) -> Result<()> {
             workload.revision,
             workload.phase
         );
+        if let Some(scaling) = &workload.scaling {
+            println!(
+                "  autoscaler: {} desired ({}{}), concurrency {:.1} stable / {:.1} panic window, target {} per instance, {} in flight, {} waiting",
+                scaling.desired,
+                scaling.reason.replace('_', " "),
+                if scaling.panicking { ", panicking" } else { "" },
+                scaling.stable_concurrency,
+                scaling.panic_concurrency,
+                scaling.target_concurrency,
+                scaling.in_flight,
+                scaling.waiting
+            );
+        }
         println!(
             "  {:<16} {:<10} {:>8} {:>6} {:>8} {:<8} {:>6}  LAST ERROR",
             "INSTANCE", "STATE", "PID", "PORT", "RESTARTS", "HEALTH", "AGE"
