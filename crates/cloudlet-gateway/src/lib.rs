@@ -7,6 +7,7 @@
 //!   balancer, what each answer teaches it (response times, ejections), in-flight tracking and draining;
 //! - `pool`: kept-alive HTTP/1 connections per endpoint;
 //! - `proxy`: forwarding one request — headers, body limit, timeout, one retry on another instance;
+//! - `upgrade`: WebSocket and other protocol upgrades, tunnelled to an instance;
 //! - [`server`]: the accept loop (HTTP/1.1 and h2c), connection limit and graceful drain;
 //! - [`metrics`]: request counters and latency histograms by app, workload, route and status;
 //! - `error`: the JSON error responses (404, 413, 502, 503, 504).
@@ -24,6 +25,7 @@ mod proxy;
 mod request_id;
 pub mod routes;
 pub mod server;
+mod upgrade;
 pub mod upstream;
 
 pub use body::{BoxError, ResponseBody};

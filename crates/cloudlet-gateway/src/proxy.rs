@@ -30,6 +30,7 @@ use crate::metrics::{GatewayMetrics, RetryReason};
 use crate::pool::Lease;
 use crate::request_id;
 use crate::routes::{ActiveRoute, RouteTable, Target, request_host};
+use crate::upgrade;
 use crate::upstream::{InFlight, Outcome, Unavailable, Upstream};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -102,18 +103,23 @@ async fn forward(
     if declared_length(request.headers()).is_some_and(|length| length > max_body) {
         return Err(GatewayError::BodyTooLarge { limit: max_body });
     }
+    let balancing = &route.config.balance;
+    let key = hash_key(&balancing.policy, request.headers(), client);
+    let key = key.as_deref();
+    let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
+    let upgrade = upgrade::is_upgrade(&request).then(|| request.headers().get(header::UPGRADE).cloned()).flatten();
     let (mut parts, body) = request.into_parts();
     prepare_upstream_request(&mut parts, client, request_id);
+    if let Some(upgrade) = upgrade {
+        let in_flight = upstream.pick(balancing, None, key).ok_or_else(no_instance)?;
+        return upgrade::forward(upstream, balancing, in_flight, Request::from_parts(parts, body), upgrade).await;
+    }
     let bodiless = body.is_end_stream();
     // Kept only for requests that may be replayed after a broken connection.
     let replay = (bodiless && is_idempotent(&parts.method)).then(|| clone_parts(&parts));
     let body = if bodiless { RequestBody::Empty } else { RequestBody::Client(Limited::new(body, clamp(max_body))) };
     let request = Request::from_parts(parts, body);
 
-    let balancing = &route.config.balance;
-    let key = hash_key(&balancing.policy, request.headers(), client);
-    let key = key.as_deref();
-    let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
     let first = upstream.pick(balancing, None, key).ok_or_else(no_instance)?;
     let failed = first.endpoint().clone();
     let (request, reason, reused) = match send(route, upstream, first, request, Connection::Any).await {
