@@ -210,6 +210,8 @@ pub struct ServiceSpec {
     pub slow_start: Duration,
     /// Ejection of instances that keep failing.
     pub outlier: Outlier,
+    /// The gateway stores cacheable responses (RFC 9111) in the cache service and serves them. Default false.
+    pub response_cache: bool,
 }
 
 /// A route into a workload: a path prefix and, optionally, a host.
@@ -508,6 +510,7 @@ fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
         balance: traffic::read_balance(table),
         slow_start: table.duration("slow_start").unwrap_or(DEFAULT_SLOW_START),
         outlier: traffic::read_outlier(table),
+        response_cache: table.bool("response_cache").unwrap_or(false),
     }
 }
 

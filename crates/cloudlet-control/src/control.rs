@@ -14,7 +14,7 @@ use cloudlet_functions::{
     Buckets, Function, FunctionEngine, FunctionEnv, FunctionMetrics, KeyValueAccess, LogSink, OutputStream, Prepared,
 };
 use cloudlet_gateway::balance::{HashOn, OutlierPolicy, Policy};
-use cloudlet_gateway::{Balancing, RouteConfig, RouteTable, Target};
+use cloudlet_gateway::{Balancing, ResponseCache, RouteConfig, RouteTable, Target};
 use cloudlet_runtime::logs::{AppLogs, Stream};
 use cloudlet_runtime::{Runtime, ServiceDeployment, ServiceRun, WorkloadStatus};
 use sha2::{Digest, Sha256};
@@ -36,6 +36,7 @@ pub struct Control {
     function_metrics: FunctionMetrics,
     buckets: Arc<dyn Buckets>,
     autoscaler: Arc<Autoscaler>,
+    response_cache: Arc<ResponseCache>,
     limits: BundleLimits,
     apps: Mutex<BTreeMap<String, Deployed>>,
 }
@@ -52,6 +53,8 @@ pub struct ControlParts {
     pub buckets: Arc<dyn Buckets>,
     /// Scales services whose bounds allow it (`scale.max > scale.min`, or `scale.min = 0`).
     pub autoscaler: Arc<Autoscaler>,
+    /// Where routes with `response_cache = true` keep responses.
+    pub response_cache: Arc<ResponseCache>,
     pub limits: BundleLimits,
 }
 
@@ -73,6 +76,7 @@ impl Control {
             function_metrics: parts.function_metrics,
             buckets: parts.buckets,
             autoscaler: parts.autoscaler,
+            response_cache: parts.response_cache,
             limits: parts.limits,
             apps: Mutex::new(BTreeMap::new()),
         }
@@ -438,6 +442,7 @@ impl Control {
                     timeout: spec.limits.timeout,
                     max_body: spec.limits.body,
                     balance: balancing(spec),
+                    response_cache: spec.response_cache.then(|| self.response_cache.clone()),
                     target: Target::Proxy(upstreams.get(&spec.name)?.clone()),
                 })
             })
@@ -453,6 +458,7 @@ impl Control {
                 timeout: spec.limits.timeout,
                 max_body: spec.limits.body,
                 balance: Balancing::default(),
+                response_cache: None,
                 target: Target::Handler(function),
             })
         }));

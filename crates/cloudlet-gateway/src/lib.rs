@@ -2,6 +2,7 @@
 //!
 //! - [`balance`]: choosing an endpoint — peak-EWMA two choices, round-robin, least-request, weighted,
 //!   consistent hashing (Maglev), slow start and outlier ejection, as pure functions;
+//! - [`cache`]: the RFC 9111 response cache of routes that ask for it, kept in the cache service;
 //! - [`routes`]: the route table — host and longest path prefix select a route (pure matching);
 //! - [`upstream`]: the live set of endpoints behind a workload, the choice among them with the route's
 //!   balancer, what each answer teaches it (response times, ejections), in-flight tracking and draining;
@@ -18,6 +19,7 @@
 
 pub mod balance;
 mod body;
+pub mod cache;
 mod error;
 pub mod metrics;
 mod pool;
@@ -29,6 +31,7 @@ mod upgrade;
 pub mod upstream;
 
 pub use body::{BoxError, ResponseBody};
+pub use cache::{ResponseCache, ResponseStore};
 pub use error::error_response;
 pub use metrics::GatewayMetrics;
 pub use routes::{HandlerFuture, RequestHandler, RouteConfig, RouteTable, Target};

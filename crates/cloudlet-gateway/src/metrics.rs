@@ -10,6 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::cache::Lookup;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub app: String,
@@ -39,7 +41,16 @@ pub struct GatewayMetrics {
     duration: Family<RouteLabels, Histogram>,
     retries: Family<RetryLabels, Counter>,
     ejections: Family<WorkloadLabels, Counter>,
+    cache: Family<CacheLabels, Counter>,
     open_connections: Gauge,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    pub app: String,
+    pub workload: String,
+    /// `hit`, `stale`, `miss` or `bypass`.
+    pub result: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -56,6 +67,7 @@ impl GatewayMetrics {
             duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.000_25, 2.0, 17))),
             retries: Family::default(),
             ejections: Family::default(),
+            cache: Family::default(),
             open_connections: Gauge::default(),
         };
         let registry = registry.sub_registry_with_prefix("cloudlet_gateway");
@@ -74,6 +86,11 @@ impl GatewayMetrics {
             "ejections",
             "Instances taken out of balancing after consecutive failures",
             metrics.ejections.clone(),
+        );
+        registry.register(
+            "response_cache",
+            "Requests to routes with a response cache, by result (hit, stale, miss, bypass)",
+            metrics.cache.clone(),
         );
         registry.register("open_connections", "Client connections currently open", metrics.open_connections.clone());
         metrics
@@ -96,6 +113,13 @@ impl GatewayMetrics {
                     reason: "reset",
                 }),
             ],
+            cache: ["hit", "stale", "miss", "bypass"].map(|result| {
+                self.cache.get_or_create_owned(&CacheLabels {
+                    app: app.to_string(),
+                    workload: workload.to_string(),
+                    result,
+                })
+            }),
             ejections: self
                 .ejections
                 .get_or_create_owned(&WorkloadLabels { app: app.to_string(), workload: workload.to_string() }),
@@ -136,6 +160,8 @@ pub(crate) struct RouteMetrics {
     statuses: RwLock<Vec<(u16, Counter)>>,
     retries: [Counter; 2],
     ejections: Counter,
+    /// By [`Lookup`] result: hit, stale, miss, bypass.
+    cache: [Counter; 4],
 }
 
 impl RouteMetrics {
@@ -156,6 +182,16 @@ impl RouteMetrics {
 
     pub(crate) fn ejected(&self) {
         self.ejections.inc();
+    }
+
+    pub(crate) fn cache(&self, lookup: Lookup) {
+        let index = match lookup {
+            Lookup::Hit => 0,
+            Lookup::Stale => 1,
+            Lookup::Miss => 2,
+            Lookup::Bypass => 3,
+        };
+        self.cache[index].inc();
     }
 
     fn first_of_status(&self, status: u16) -> Counter {

@@ -14,6 +14,7 @@
 
 use std::error::Error as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -25,6 +26,7 @@ use hyper::body::Incoming;
 
 use crate::balance::{HashOn, Policy, Verdict};
 use crate::body::{RequestBody, ResponseBody};
+use crate::cache::{Fetch, ResponseCache};
 use crate::error::GatewayError;
 use crate::metrics::{GatewayMetrics, RetryReason};
 use crate::pool::Lease;
@@ -61,16 +63,10 @@ pub(crate) async fn handle(
                 }
                 .into_response()
             }
-            Ok(()) => {
-                let limit = route.config.timeout;
-                let outcome =
-                    tokio::time::timeout(limit, forward(&route, upstream, request, client, &request_id)).await;
-                match outcome {
-                    Ok(Ok(response)) => response,
-                    Ok(Err(error)) => error.into_response(),
-                    Err(_) => GatewayError::Timeout { limit }.into_response(),
-                }
-            }
+            Ok(()) => match &route.config.response_cache {
+                Some(cache) => cached(&route, cache, request, client, &request_id).await,
+                None => proxied(&route, upstream, request, client, &request_id).await,
+            },
         },
         Target::Handler(handler) => {
             let max_body = route.config.max_body;
@@ -85,6 +81,69 @@ pub(crate) async fn handle(
     };
     route.metrics.record(response.status().as_u16(), started.elapsed());
     with_request_id(response, request_id)
+}
+
+/// Forwards within the route's timeout.
+async fn proxied(
+    route: &ActiveRoute,
+    upstream: &Upstream,
+    request: Request<Incoming>,
+    client: SocketAddr,
+    request_id: &HeaderValue,
+) -> Response<ResponseBody> {
+    let limit = route.config.timeout;
+    match tokio::time::timeout(limit, forward(route, upstream, request, client, request_id)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => error.into_response(),
+        Err(_) => GatewayError::Timeout { limit }.into_response(),
+    }
+}
+
+/// A request to a route with a response cache: bodiless GET and HEAD requests go through the cache;
+/// others are forwarded, and a successful unsafe one removes the URL's stored response.
+async fn cached(
+    route: &Arc<ActiveRoute>,
+    cache: &Arc<ResponseCache>,
+    request: Request<Incoming>,
+    client: SocketAddr,
+    request_id: &HeaderValue,
+) -> Response<ResponseBody> {
+    let Target::Proxy(upstream) = &route.config.target else { return GatewayError::NoRoute.into_response() };
+    let key = cache_key(route, &request);
+    let cacheable = matches!(*request.method(), Method::GET | Method::HEAD)
+        && request.body().is_end_stream()
+        && !upgrade::is_upgrade(&request);
+    if !cacheable {
+        let safe = request.method().is_safe();
+        let response = proxied(route, upstream, request, client, request_id).await;
+        if !safe && (response.status().is_success() || response.status().is_redirection()) {
+            cache.invalidate(key).await;
+        }
+        return response;
+    }
+    let (mut parts, _) = request.into_parts();
+    prepare_upstream_request(&mut parts, client, request_id);
+    let fetch_route = route.clone();
+    let fetch: Fetch = Arc::new(move |parts: Parts| {
+        let route = fetch_route.clone();
+        Box::pin(async move {
+            let Target::Proxy(upstream) = &route.config.target else { return Err(GatewayError::NoRoute) };
+            let limit = route.config.timeout;
+            tokio::time::timeout(limit, send_prepared(&route, upstream, parts, RequestBody::Empty, client))
+                .await
+                .unwrap_or(Err(GatewayError::Timeout { limit }))
+        })
+    });
+    let (response, lookup) = cache.serve(key, parts, fetch).await;
+    route.metrics.cache(lookup);
+    response
+}
+
+/// Where a route's responses are stored: its app, then the request's host and target.
+fn cache_key(route: &ActiveRoute, request: &Request<Incoming>) -> String {
+    let host = request_host(request).unwrap_or("");
+    let target = request.uri().path_and_query().map_or("/", |target| target.as_str());
+    format!("http:{}:{host}{target}", route.config.app)
 }
 
 fn with_request_id(mut response: Response<ResponseBody>, request_id: HeaderValue) -> Response<ResponseBody> {
@@ -114,10 +173,29 @@ async fn forward(
         let in_flight = upstream.pick(balancing, None, key).ok_or_else(no_instance)?;
         return upgrade::forward(upstream, balancing, in_flight, Request::from_parts(parts, body), upgrade).await;
     }
-    let bodiless = body.is_end_stream();
+    let body = if body.is_end_stream() {
+        RequestBody::Empty
+    } else {
+        RequestBody::Client(Limited::new(body, clamp(max_body)))
+    };
+    send_prepared(route, upstream, parts, body, client).await
+}
+
+/// Sends a request whose head is ready for upstream, retrying once elsewhere when that is safe.
+async fn send_prepared(
+    route: &ActiveRoute,
+    upstream: &Upstream,
+    parts: Parts,
+    body: RequestBody,
+    client: SocketAddr,
+) -> Result<Response<ResponseBody>, GatewayError> {
+    let max_body = route.config.max_body;
+    let balancing = &route.config.balance;
+    let key = hash_key(&balancing.policy, &parts.headers, client);
+    let key = key.as_deref();
+    let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
     // Kept only for requests that may be replayed after a broken connection.
-    let replay = (bodiless && is_idempotent(&parts.method)).then(|| clone_parts(&parts));
-    let body = if bodiless { RequestBody::Empty } else { RequestBody::Client(Limited::new(body, clamp(max_body))) };
+    let replay = (body.is_end_stream() && is_idempotent(&parts.method)).then(|| clone_parts(&parts));
     let request = Request::from_parts(parts, body);
 
     let first = upstream.pick(balancing, None, key).ok_or_else(no_instance)?;

@@ -15,6 +15,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::body::ResponseBody;
+use crate::cache::ResponseCache;
 
 use crate::metrics::{GatewayMetrics, RouteMetrics};
 use crate::upstream::{Balancing, Upstream};
@@ -34,6 +35,8 @@ pub struct RouteConfig {
     pub max_body: u64,
     /// How requests spread over the target's instances.
     pub balance: Balancing,
+    /// Stores and serves cacheable responses (RFC 9111) when set (`response_cache = true`).
+    pub response_cache: Option<Arc<ResponseCache>>,
     /// Where requests go.
     pub target: Target,
 }

@@ -6,10 +6,12 @@
 //! requests, stops every instance (SIGTERM, then SIGKILL after its grace period), closes the API.
 //!
 //! - [`data_dir`]: the data dir's layout, its lock and the admin token;
-//! - `keyvalue`: the functions' `wasi:keyvalue` buckets over the KV store and the cache.
+//! - `keyvalue`: the functions' `wasi:keyvalue` buckets over the KV store and the cache;
+//! - `response_store`: the gateway's response cache kept in the cache service.
 
 pub mod data_dir;
 mod keyvalue;
+mod response_store;
 
 use std::io;
 use std::net::SocketAddr;
@@ -24,7 +26,7 @@ use cloudlet_config::NodeConfig;
 use cloudlet_control::bundle::BundleLimits;
 use cloudlet_control::{Control, ControlParts, RaftStore};
 use cloudlet_functions::{EngineSettings, FunctionEngine, FunctionMetrics};
-use cloudlet_gateway::{Gateway, GatewayLimits, GatewayMetrics, RouteTable};
+use cloudlet_gateway::{Gateway, GatewayLimits, GatewayMetrics, ResponseCache, RouteTable};
 use cloudlet_kv::{Kv, KvSettings};
 use cloudlet_raft::{GroupSettings, Storage};
 use cloudlet_redis::server::announce_address;
@@ -39,6 +41,10 @@ use tracing::{info, warn};
 
 use crate::data_dir::DataDir;
 use crate::keyvalue::NodeBuckets;
+use crate::response_store::CacheResponseStore;
+
+/// Largest response body the gateway's response cache stores.
+const RESPONSE_CACHE_MAX_BODY: usize = 8 << 20;
 
 /// The node is up: where it listens and how to talk to its API.
 #[derive(Clone, Debug)]
@@ -154,6 +160,7 @@ pub async fn run(
         function_metrics: FunctionMetrics::new(&mut registry),
         buckets: Arc::new(NodeBuckets { kv: kv.clone(), cache: cache.clone() }),
         autoscaler: autoscaler.clone(),
+        response_cache: ResponseCache::new(Arc::new(CacheResponseStore(cache.clone())), RESPONSE_CACHE_MAX_BODY),
         limits: BundleLimits::default(),
     }));
 
