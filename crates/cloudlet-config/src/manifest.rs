@@ -15,7 +15,7 @@ use crate::reader::{Document, TableReader};
 
 mod traffic;
 
-pub use traffic::{Balance, DEFAULT_SLOW_START, HashKey, Outlier};
+pub use traffic::{Balance, DEFAULT_SLOW_START, HashKey, HealthCheck, Outlier};
 
 /// Largest replica count a workload may ask for on one node.
 pub const MAX_REPLICAS: u32 = 1000;
@@ -198,6 +198,8 @@ pub struct ServiceSpec {
     pub route: Option<RouteSpec>,
     /// HTTP path checked with GET (2xx/3xx = healthy); `None` means a TCP connect to `PORT` is the check.
     pub health: Option<String>,
+    /// How often and how strictly a running instance is checked.
+    pub health_check: HealthCheck,
     pub scale: Scale,
     pub limits: WorkloadLimits,
     /// How long an instance may take to become healthy before its start counts as failed. Default 60s.
@@ -486,16 +488,7 @@ fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
         check_env_name(table, key);
     }
     let route = read_route(table);
-    let health = table.string("health");
-    if let Some(path) = &health
-        && (!path.starts_with('/') || path.contains(char::is_whitespace))
-    {
-        table.report(
-            "health",
-            format!("health check path \"{path}\" must start with \"/\""),
-            hint("e.g. health = \"/healthz\""),
-        );
-    }
+    let (health, health_check) = traffic::read_health(table);
     ServiceSpec {
         name,
         location: table.location(),
@@ -503,6 +496,7 @@ fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
         env,
         route,
         health,
+        health_check,
         scale: read_scale(table),
         limits: read_limits(table),
         startup_timeout: positive_duration(table, "startup_timeout", Duration::from_secs(60)),

@@ -267,6 +267,22 @@ impl<'d, 'i> TableReader<'d, 'i> {
         Some(map)
     }
 
+    /// A field that is a string or a table (`health = "/healthz"` or `health = { path = … }`).
+    pub fn string_or_table(&mut self, key: &'static str) -> Option<Result<String, TableReader<'d, 'i>>> {
+        let value = self.value(key)?;
+        match value.get_ref() {
+            DeValue::String(text) => Some(Ok(text.to_string())),
+            DeValue::Table(table) => {
+                let location = Some(self.document.locate(value.span()));
+                Some(Err(TableReader::new(self.document, table, location, self.field_path(key))))
+            }
+            other => {
+                self.wrong_type(key, "a string or a table", other);
+                None
+            }
+        }
+    }
+
     /// A nested table (`[x]` or `x = { ... }`).
     pub fn table(&mut self, key: &'static str) -> Option<TableReader<'d, 'i>> {
         let value = self.value(key)?;

@@ -17,9 +17,6 @@ pub(crate) enum Probe {
     Tcp,
 }
 
-/// Time one probe may take.
-pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-
 impl Probe {
     pub(crate) fn new(path: Option<&str>) -> Self {
         match path {
@@ -28,11 +25,11 @@ impl Probe {
         }
     }
 
-    /// Probes the instance listening on `port`; the error says why it failed.
-    pub(crate) async fn check(&self, port: u16) -> Result<(), String> {
-        match tokio::time::timeout(PROBE_TIMEOUT, self.check_once(port)).await {
+    /// Probes the instance listening on `port`, within `timeout`; the error says why it failed.
+    pub(crate) async fn check(&self, port: u16, timeout: Duration) -> Result<(), String> {
+        match tokio::time::timeout(timeout, self.check_once(port)).await {
             Ok(result) => result,
-            Err(_) => Err(format!("no answer within {}s", PROBE_TIMEOUT.as_secs())),
+            Err(_) => Err(format!("no answer within {}ms", timeout.as_millis())),
         }
     }
 

@@ -25,12 +25,11 @@ use crate::logs::{LogRing, MAX_LINE, Stream};
 use crate::metrics::RuntimeMetrics;
 use crate::process::{self, Launch};
 
-/// Time between health checks of a ready instance.
-pub const CHECK_INTERVAL: Duration = Duration::from_secs(5);
-/// Failed checks in a row that take a ready instance out of rotation.
-pub const UNHEALTHY_AFTER: u32 = 3;
-/// Failed checks in a row after which an instance is restarted.
-pub const RESTART_AFTER: u32 = 6;
+/// Time between health checks while an instance starts, at first; it grows to [`STARTUP_PAUSE_MAX`].
+/// Checks are cheap (a local connect or GET), and how soon a passing one comes is how soon the
+/// instance takes traffic — scale from zero waits for exactly this.
+const STARTUP_PAUSE: Duration = Duration::from_millis(5);
+const STARTUP_PAUSE_MAX: Duration = Duration::from_millis(50);
 /// Start failures in a row after which a rollout is reported as failed.
 pub const FAILED_STARTS: u32 = 3;
 
@@ -130,13 +129,14 @@ impl Supervisor {
 
     async fn watch(&self, child: &mut Child, pid: u32, port: u16, started: Instant) -> RunEnd {
         let probe = Probe::new(self.deployment.spec.health.as_deref());
+        let check = self.deployment.spec.health_check;
         let failed = |error: String, was_ready: bool| RunEnd::Failed { error, was_ready, ran_for: started.elapsed() };
 
         // Startup: check often until the first pass, within the startup timeout.
         let deadline = started + self.deployment.spec.startup_timeout;
-        let mut pause = Duration::from_millis(20);
+        let mut pause = STARTUP_PAUSE;
         loop {
-            let last_error = match probe.check(port).await {
+            let last_error = match probe.check(port, check.timeout).await {
                 Ok(()) => break,
                 Err(error) => error,
             };
@@ -149,41 +149,47 @@ impl Supervisor {
                 exit = child.wait() => return failed(describe_exit(exit), false),
                 () = sleep(pause) => {}
             }
-            pause = (pause * 2).min(Duration::from_millis(500));
+            pause = (pause * 2).min(STARTUP_PAUSE_MAX);
         }
 
         let endpoint = Endpoint::new(self.id.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
         self.mark_ready(&endpoint);
         self.ring.push(Stream::System, "healthy; taking traffic");
 
-        // Running: check periodically, leave rotation when failing, restart when failing for long.
-        let mut failures = 0;
+        // Running: check every interval; `fall` failures in a row take the instance out of rotation,
+        // `rise` passes in a row bring it back, twice `fall` restart it.
+        let (mut failures, mut passes, mut in_rotation) = (0, 0, true);
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => return self.terminate(child, pid).await,
                 exit = child.wait() => return failed(describe_exit(exit), true),
-                () = sleep(CHECK_INTERVAL) => {}
+                () = sleep(check.interval) => {}
             }
-            match probe.check(port).await {
-                Ok(()) if failures > 0 => {
+            match probe.check(port, check.timeout).await {
+                Ok(()) => {
                     failures = 0;
-                    self.mark_ready(&endpoint);
-                    self.ring.push(Stream::System, "health check passing again; back in rotation");
+                    passes += 1;
+                    if !in_rotation && passes >= check.rise {
+                        in_rotation = true;
+                        self.mark_ready(&endpoint);
+                        self.ring.push(Stream::System, "health check passing again; back in rotation");
+                    }
                 }
-                Ok(()) => {}
                 Err(error) => {
+                    passes = 0;
                     failures += 1;
                     self.cell.update(|status| {
                         status.health = Health::Failing;
                         status.last_error = Some(error.clone());
                     });
-                    if failures == UNHEALTHY_AFTER {
+                    if in_rotation && failures >= check.fall {
+                        in_rotation = false;
                         self.cell.set_endpoint(None);
                         self.cell.set_state(InstanceState::Unhealthy);
                         self.changed.notify_one();
                         self.ring.push(Stream::System, &format!("health check failing ({error}); out of rotation"));
                     }
-                    if failures >= RESTART_AFTER {
+                    if failures >= check.fall.saturating_mul(2) {
                         return failed(format!("health check failed {failures} times in a row ({error})"), true);
                     }
                 }

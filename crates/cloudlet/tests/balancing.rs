@@ -100,3 +100,38 @@ async fn a_replica_answering_5xx_is_ejected_and_readmitted() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_health_checks_take_an_instance_out_after_fall_and_back_after_rise() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    let sick = dir.path().join("sick-now");
+    let env = format!("FAILING_INSTANCE = \"web-2\", SICK_FLAG = \"{}\"", sick.display());
+    let manifest = "name = \"probed\"\n[[service]]\nname = \"web\"\ncommand = [\"python3\", \"app.py\"]\n\
+                    route = \"/probed\"\nhealth = { path = \"/probed/healthz\", interval = \"100ms\", rise = 3, fall = 2 }\n\
+                    scale = { min = 2, max = 2 }\nbalance = \"round-robin\"\nstop_timeout = \"2s\"\n";
+    let app = dir.path().join("probed");
+    std::fs::create_dir_all(&app).expect("dir");
+    std::fs::write(app.join("app.py"), ECHO_APP).expect("app");
+    std::fs::write(app.join("cloudlet.toml"), format!("{manifest}env = {{ {env} }}\n")).expect("manifest");
+    common::deploy(&node, &app.join("cloudlet.toml"));
+    let client = node.client();
+    let state = |detail: &cloudlet_client::model::AppDetail, id: &str| {
+        detail.workloads[0].instances.iter().find(|i| i.id == id).map(|i| i.state.clone()).unwrap_or_default()
+    };
+
+    std::fs::write(&sick, "").expect("flag");
+    common::wait_for_app(&client, "probed", Duration::from_secs(20), |d| state(d, "web-2") == "unhealthy").await;
+    let http = Http::new();
+    let url = node.gateway_url("/probed/x");
+    for _ in 0..10 {
+        assert_eq!(ask(&http, &url).await, (200, "web-1".to_string()), "an unhealthy instance gets no traffic");
+    }
+    std::fs::remove_file(&sick).expect("unflag");
+    common::wait_for_app(&client, "probed", Duration::from_secs(20), |d| state(d, "web-2") == "ready").await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..4 {
+        seen.insert(ask(&http, &url).await.1);
+    }
+    assert!(seen.contains("web-2"), "back in rotation: {seen:?}");
+}

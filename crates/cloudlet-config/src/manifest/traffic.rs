@@ -87,6 +87,62 @@ impl Default for Outlier {
     }
 }
 
+/// Active health checking of a running instance (HAProxy's model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Time between checks of a running instance. Default 5s.
+    pub interval: Duration,
+    /// Time one check may take. Default 2s.
+    pub timeout: Duration,
+    /// Passing checks in a row that bring an instance back into rotation. Default 2.
+    pub rise: u32,
+    /// Failing checks in a row that take it out (and twice as many restart it). Default 3.
+    pub fall: u32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self { interval: Duration::from_secs(5), timeout: Duration::from_secs(2), rise: 2, fall: 3 }
+    }
+}
+
+/// Reads `health`: a path (`"/healthz"`), or `{ path, interval, timeout, rise, fall }`; no path
+/// means a TCP connect is the check.
+pub(super) fn read_health(table: &mut TableReader<'_, '_>) -> (Option<String>, HealthCheck) {
+    let defaults = HealthCheck::default();
+    let (path, check) = match table.string_or_table("health") {
+        None => return (None, defaults),
+        Some(Ok(path)) => (Some(path), defaults),
+        Some(Err(mut health)) => {
+            let path = health.string("path");
+            let check = HealthCheck {
+                interval: health.duration("interval").unwrap_or(defaults.interval),
+                timeout: health.duration("timeout").unwrap_or(defaults.timeout),
+                rise: health.count("rise", 100).unwrap_or(defaults.rise),
+                fall: health.count("fall", 100).unwrap_or(defaults.fall),
+            };
+            if check.interval.is_zero() || check.timeout.is_zero() {
+                health.report("interval", "\"interval\" and \"timeout\" must be longer than zero", None);
+            }
+            if check.rise == 0 || check.fall == 0 {
+                health.report("rise", "\"rise\" and \"fall\" must be at least 1", None);
+            }
+            health.finish();
+            (path, check)
+        }
+    };
+    if let Some(path) = &path
+        && (!path.starts_with('/') || path.contains(char::is_whitespace))
+    {
+        table.report(
+            "health",
+            format!("health check path \"{path}\" must start with \"/\""),
+            Some("e.g. health = \"/healthz\"".to_string()),
+        );
+    }
+    (path, check)
+}
+
 /// Default ramp of a new or readmitted instance's share of traffic.
 pub const DEFAULT_SLOW_START: Duration = Duration::from_secs(5);
 
