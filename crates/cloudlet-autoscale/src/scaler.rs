@@ -25,8 +25,6 @@ use crate::kpa::{Decision, Kpa, KpaSettings, Reason};
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// How often decisions are made (Knative's tick).
 pub const DECIDE_EVERY: Duration = Duration::from_secs(2);
-/// Requests that may wait for a service at zero, at most.
-pub const MAX_WAITING: usize = 1000;
 
 type Key = (String, String);
 
@@ -114,8 +112,9 @@ impl Autoscaler {
     }
 
     /// Scales `app`'s `workload` from now on, with `settings`, starting from `replicas` instances.
-    /// With `min = 0` its upstream holds requests while it is at zero (activation timeout
-    /// `activation_timeout`) and pokes the autoscaler to start an instance at once.
+    /// With `min = 0` its upstream holds up to `max_pending` requests while it is at zero, each for
+    /// at most `activation_timeout`, and pokes the autoscaler to start an instance at once.
+    #[allow(clippy::too_many_arguments, reason = "one registration, every part of it needed")]
     pub fn register(
         self: &Arc<Self>,
         app: &str,
@@ -124,6 +123,7 @@ impl Autoscaler {
         upstream: Arc<Upstream>,
         replicas: u32,
         activation_timeout: Duration,
+        max_pending: usize,
     ) {
         let key = (app.to_string(), workload.to_string());
         let activation = (settings.min == 0).then(|| {
@@ -135,7 +135,7 @@ impl Autoscaler {
                         autoscaler.activate(&key);
                     }
                 }),
-                max_waiting: MAX_WAITING,
+                max_waiting: max_pending,
                 timeout: activation_timeout,
             }
         });

@@ -19,8 +19,8 @@ pub mod units;
 mod suggest;
 
 pub use manifest::{
-    Balance, Executor, FunctionLimits, FunctionSpec, HashKey, KeyValueStore, Manifest, OutboundHost, Outlier,
-    RouteSpec, Scale, ServiceSpec, WorkloadLimits,
+    Admission, Balance, Executor, FunctionLimits, FunctionSpec, HashKey, HealthCheck, KeyValueStore, Manifest,
+    OutboundHost, Outlier, Rate, Retries, RouteSpec, Scale, ServiceSpec, WorkloadLimits,
 };
 pub use node::{CacheConfig, KvConfig, NodeConfig};
 pub use problem::{Location, Problem};

@@ -15,7 +15,7 @@ use crate::reader::{Document, TableReader};
 
 mod traffic;
 
-pub use traffic::{Balance, DEFAULT_SLOW_START, HashKey, HealthCheck, Outlier};
+pub use traffic::{Admission, Balance, DEFAULT_SLOW_START, HashKey, HealthCheck, Outlier, Rate, Retries};
 
 /// Largest replica count a workload may ask for on one node.
 pub const MAX_REPLICAS: u32 = 1000;
@@ -35,6 +35,8 @@ pub struct Manifest {
     pub functions: Vec<FunctionSpec>,
     /// Long-running processes (`[[service]]`).
     pub services: Vec<ServiceSpec>,
+    /// Rate limits and circuit breaker of the app's routes (`[rate_limit]`, `[circuit_breaker]`).
+    pub admission: Admission,
 }
 
 /// How a function's WebAssembly is run.
@@ -214,6 +216,8 @@ pub struct ServiceSpec {
     pub outlier: Outlier,
     /// The gateway stores cacheable responses (RFC 9111) in the cache service and serves them. Default false.
     pub response_cache: bool,
+    /// Retries after failures and chosen statuses, within a budget.
+    pub retries: Retries,
 }
 
 /// A route into a workload: a path prefix and, optionally, a host.
@@ -361,7 +365,8 @@ fn read_manifest(root: &mut TableReader<'_, '_>) -> Manifest {
         table.finish();
         services.push(service);
     }
-    Manifest { name, functions, services }
+    let admission = traffic::read_admission(root);
+    Manifest { name, functions, services, admission }
 }
 
 fn read_function(table: &mut TableReader<'_, '_>) -> FunctionSpec {
@@ -505,6 +510,7 @@ fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
         slow_start: table.duration("slow_start").unwrap_or(DEFAULT_SLOW_START),
         outlier: traffic::read_outlier(table),
         response_cache: table.bool("response_cache").unwrap_or(false),
+        retries: traffic::read_retries(table),
     }
 }
 

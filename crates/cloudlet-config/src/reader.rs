@@ -243,6 +243,50 @@ impl<'d, 'i> TableReader<'d, 'i> {
         Some(strings)
     }
 
+    /// An array of non-negative integers, each at most `max`.
+    pub fn count_array(&mut self, key: &'static str, max: u32) -> Option<Vec<u32>> {
+        let value = self.value(key)?;
+        let DeValue::Array(items) = value.get_ref() else {
+            self.wrong_type(key, "an array of integers", value.get_ref());
+            return None;
+        };
+        let mut numbers = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            let parsed = match item.get_ref() {
+                DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix()).ok(),
+                _ => None,
+            };
+            match parsed {
+                Some(number) if (0..=i64::from(max)).contains(&number) => numbers.push(number as u32),
+                _ => {
+                    self.report(key, format!("\"{key}\" must contain integers between 0 and {max}"), None);
+                    return None;
+                }
+            }
+        }
+        Some(numbers)
+    }
+
+    /// A number (integer or decimal) between `min` and `max`.
+    pub fn number(&mut self, key: &'static str, min: f64, max: f64) -> Option<f64> {
+        let value = self.value(key)?;
+        let number = match value.get_ref() {
+            DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix()).ok().map(|n| n as f64),
+            DeValue::Float(float) => float.as_str().parse::<f64>().ok(),
+            other => {
+                self.wrong_type(key, "a number", other);
+                return None;
+            }
+        };
+        match number {
+            Some(number) if (min..=max).contains(&number) => Some(number),
+            _ => {
+                self.report(key, format!("\"{key}\" must be a number between {min} and {max}"), None);
+                None
+            }
+        }
+    }
+
     /// A table whose values are all strings (e.g. environment variables).
     pub fn string_map(&mut self, key: &'static str) -> Option<BTreeMap<String, String>> {
         let value = self.value(key)?;

@@ -13,6 +13,7 @@ use cloudlet_config::{Balance, FunctionSpec, HashKey, Manifest, Problem, Service
 use cloudlet_functions::{
     Buckets, Function, FunctionEngine, FunctionEnv, FunctionMetrics, KeyValueAccess, LogSink, OutputStream, Prepared,
 };
+use cloudlet_gateway::admission::{Admission, AdmissionPolicy, RateLimit, RetryPolicy};
 use cloudlet_gateway::balance::{HashOn, OutlierPolicy, Policy};
 use cloudlet_gateway::{Balancing, ResponseCache, RouteConfig, RouteTable, Target};
 use cloudlet_runtime::logs::{AppLogs, Stream};
@@ -422,6 +423,7 @@ impl Control {
                         upstream.clone(),
                         start,
                         spec.startup_timeout,
+                        manifest.admission.max_pending as usize,
                     );
                     scaled.push(spec.name.clone());
                 }
@@ -429,6 +431,7 @@ impl Control {
             }
         }
         self.autoscaler.retain(&record.name, &scaled);
+        let admission = admission(manifest);
         let mut routes: Vec<RouteConfig> = manifest
             .services
             .iter()
@@ -443,6 +446,14 @@ impl Control {
                     max_body: spec.limits.body,
                     balance: balancing(spec),
                     response_cache: spec.response_cache.then(|| self.response_cache.clone()),
+                    retry: RetryPolicy {
+                        attempts: spec.retries.attempts,
+                        statuses: spec.retries.statuses.clone(),
+                        budget_percent: spec.retries.budget,
+                        min_per_second: spec.retries.min_per_second,
+                        replay_buffer: usize::try_from(spec.retries.buffer).unwrap_or(usize::MAX),
+                    },
+                    admission: Some(admission.clone()),
                     target: Target::Proxy(upstreams.get(&spec.name)?.clone()),
                 })
             })
@@ -459,6 +470,8 @@ impl Control {
                 max_body: spec.limits.body,
                 balance: Balancing::default(),
                 response_cache: None,
+                retry: RetryPolicy::default(),
+                admission: Some(admission.clone()),
                 target: Target::Handler(function),
             })
         }));
@@ -605,6 +618,16 @@ fn remove_other_versions(app_dir: &Path, keep: &[PathBuf]) {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
+}
+
+/// The gateway's admission control for an app's routes, from its manifest.
+fn admission(manifest: &Manifest) -> Arc<Admission> {
+    let rate = |rate: cloudlet_config::Rate| RateLimit { per_second: rate.per_second, burst: f64::from(rate.burst) };
+    Admission::new(AdmissionPolicy {
+        app: manifest.admission.rate.map(rate),
+        per_client: manifest.admission.per_client.map(rate),
+        max_in_flight: Some(manifest.admission.max_in_flight as usize),
+    })
 }
 
 /// The gateway's balancing for a service, from its manifest.

@@ -26,6 +26,10 @@ pub(crate) enum GatewayError {
     ActivationTimeout { upstream: String, limit: Duration },
     /// The workload is at zero and as many requests as may wait for it already do.
     ActivationQueueFull { upstream: String },
+    /// Over the app's rate limit, or the client's; a request may succeed after `retry_after`.
+    RateLimited { client: bool, retry_after: Duration },
+    /// The app's circuit breaker: as many requests as allowed are being answered.
+    Overloaded { limit: usize },
 }
 
 impl GatewayError {
@@ -34,7 +38,9 @@ impl GatewayError {
             GatewayError::NoRoute => StatusCode::NOT_FOUND,
             GatewayError::NoHealthyInstance { .. }
             | GatewayError::ActivationTimeout { .. }
-            | GatewayError::ActivationQueueFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | GatewayError::ActivationQueueFull { .. }
+            | GatewayError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Connect { .. } | GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -51,6 +57,8 @@ impl GatewayError {
             GatewayError::Timeout { .. } => "upstream_timeout",
             GatewayError::ActivationTimeout { .. } => "activation_timeout",
             GatewayError::ActivationQueueFull { .. } => "activation_queue_full",
+            GatewayError::RateLimited { .. } => "rate_limited",
+            GatewayError::Overloaded { .. } => "overloaded",
         }
     }
 
@@ -72,18 +80,40 @@ impl GatewayError {
             GatewayError::ActivationQueueFull { upstream } => {
                 format!("{upstream} is scaling from zero and too many requests are already waiting for it")
             }
+            GatewayError::RateLimited { client: true, .. } => "too many requests from this client".to_string(),
+            GatewayError::RateLimited { client: false, .. } => "too many requests to this app".to_string(),
+            GatewayError::Overloaded { limit } => {
+                format!("the app is answering its limit of {limit} requests at once; try again")
+            }
+        }
+    }
+
+    /// Why the gateway shed the request, for clients and proxies in front (`X-Cloudlet-Reason`).
+    fn reason(&self) -> Option<&'static str> {
+        match self {
+            GatewayError::ActivationQueueFull { .. } => Some("max-pending"),
+            GatewayError::Overloaded { .. } => Some("max-in-flight"),
+            GatewayError::RateLimited { client: true, .. } => Some("client-rate-limit"),
+            GatewayError::RateLimited { client: false, .. } => Some("app-rate-limit"),
+            _ => None,
         }
     }
 
     pub(crate) fn into_response(self) -> Response<ResponseBody> {
         let mut response = error_response(self.status(), self.code(), &self.message());
-        if matches!(
-            self,
+        let retry_after = match &self {
+            GatewayError::RateLimited { retry_after, .. } => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
             GatewayError::NoHealthyInstance { .. }
-                | GatewayError::ActivationTimeout { .. }
-                | GatewayError::ActivationQueueFull { .. }
-        ) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            | GatewayError::ActivationTimeout { .. }
+            | GatewayError::ActivationQueueFull { .. }
+            | GatewayError::Overloaded { .. } => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(reason) = self.reason() {
+            response.headers_mut().insert("x-cloudlet-reason", HeaderValue::from_static(reason));
         }
         response
     }

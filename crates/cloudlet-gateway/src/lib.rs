@@ -1,5 +1,7 @@
 //! The HTTP gateway every node runs: it accepts client traffic and forwards it to app instances.
 //!
+//! - [`admission`]: rate limits per app and per client IP, the circuit breaker on requests in
+//!   flight, and retry budgets;
 //! - [`balance`]: choosing an endpoint — peak-EWMA two choices, round-robin, least-request, weighted,
 //!   consistent hashing (Maglev), slow start and outlier ejection, as pure functions;
 //! - [`cache`]: the RFC 9111 response cache of routes that ask for it, kept in the cache service;
@@ -17,6 +19,7 @@
 //! [`Upstream`]s and the control plane installs [`RouteConfig`]s. It must not depend on other
 //! Cloudlet crates.
 
+pub mod admission;
 pub mod balance;
 mod body;
 pub mod cache;

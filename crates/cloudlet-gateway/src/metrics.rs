@@ -112,6 +112,11 @@ impl GatewayMetrics {
                     workload: workload.to_string(),
                     reason: "reset",
                 }),
+                self.retries.get_or_create_owned(&RetryLabels {
+                    app: app.to_string(),
+                    workload: workload.to_string(),
+                    reason: "status",
+                }),
             ],
             cache: ["hit", "stale", "miss", "bypass"].map(|result| {
                 self.cache.get_or_create_owned(&CacheLabels {
@@ -147,8 +152,10 @@ impl GatewayMetrics {
 pub(crate) enum RetryReason {
     /// The first instance refused the connection: nothing was sent.
     Connect = 0,
-    /// The connection broke before a response to an idempotent, bodiless request.
+    /// The connection broke before a response to an idempotent request.
     Reset = 1,
+    /// An idempotent request got a status the route retries on.
+    Status = 2,
 }
 
 /// Metric handles of one route, resolved once when the route is installed.
@@ -158,7 +165,7 @@ pub(crate) struct RouteMetrics {
     duration: Histogram,
     /// Counters per status code seen so far; a route sees a handful, so a scan beats hashing.
     statuses: RwLock<Vec<(u16, Counter)>>,
-    retries: [Counter; 2],
+    retries: [Counter; 3],
     ejections: Counter,
     /// By [`Lookup`] result: hit, stale, miss, bypass.
     cache: [Counter; 4],

@@ -24,8 +24,9 @@ use http_body::Body;
 use http_body_util::{LengthLimitError, Limited};
 use hyper::body::Incoming;
 
+use crate::admission::Refusal;
 use crate::balance::{HashOn, Policy, Verdict};
-use crate::body::{RequestBody, ResponseBody};
+use crate::body::{Recording, RequestBody, ResponseBody};
 use crate::cache::{Fetch, ResponseCache};
 use crate::error::GatewayError;
 use crate::metrics::{GatewayMetrics, RetryReason};
@@ -33,7 +34,7 @@ use crate::pool::Lease;
 use crate::request_id;
 use crate::routes::{ActiveRoute, RouteTable, Target, request_host};
 use crate::upgrade;
-use crate::upstream::{InFlight, Outcome, Unavailable, Upstream};
+use crate::upstream::{Endpoint, InFlight, Outcome, Unavailable, Upstream};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -52,6 +53,19 @@ pub(crate) async fn handle(
     let Some(route) = routes.lookup(request_host(&request), request.uri().path()) else {
         metrics.unrouted(404);
         return with_request_id(GatewayError::NoRoute.into_response(), request_id);
+    };
+    let _admitted = match route.config.admission.as_ref().map(|admission| admission.admit(client.ip())) {
+        Some(Err(refusal)) => {
+            let error = match refusal {
+                Refusal::RateLimited { client, retry_after } => GatewayError::RateLimited { client, retry_after },
+                Refusal::Overloaded { limit } => GatewayError::Overloaded { limit },
+            };
+            let response = error.into_response();
+            route.metrics.record(response.status().as_u16(), started.elapsed());
+            return with_request_id(response, request_id);
+        }
+        Some(Ok(admitted)) => Some(admitted),
+        None => None,
     };
     let response = match &route.config.target {
         Target::Proxy(upstream) => match upstream.wait_for_endpoint().await {
@@ -181,7 +195,9 @@ async fn forward(
     send_prepared(route, upstream, parts, body, client).await
 }
 
-/// Sends a request whose head is ready for upstream, retrying once elsewhere when that is safe.
+/// Sends a request whose head is ready for upstream, retrying on another instance when that is safe
+/// and the route's retry policy and budget allow: after a failed connect (nothing was sent), and for
+/// idempotent requests whose body can be replayed, after a broken connection or a configured status.
 async fn send_prepared(
     route: &ActiveRoute,
     upstream: &Upstream,
@@ -190,42 +206,77 @@ async fn send_prepared(
     client: SocketAddr,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let max_body = route.config.max_body;
+    let policy = &route.config.retry;
     let balancing = &route.config.balance;
     let key = hash_key(&balancing.policy, &parts.headers, client);
     let key = key.as_deref();
-    let no_instance = || GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() };
-    // Kept only for requests that may be replayed after a broken connection.
-    let replay = (body.is_end_stream() && is_idempotent(&parts.method)).then(|| clone_parts(&parts));
-    let request = Request::from_parts(parts, body);
+    route.count_request();
+    let idempotent = is_idempotent(&parts.method);
+    // An idempotent request's body is copied (up to the replay buffer) so it can be sent again.
+    let recording = match &body {
+        RequestBody::Client(_) if idempotent && policy.attempts > 1 && policy.replay_buffer > 0 => {
+            Some(Recording::new(policy.replay_buffer))
+        }
+        _ => None,
+    };
+    let body = match (body, &recording) {
+        (RequestBody::Client(body), Some(recording)) => RequestBody::Recorded(body, recording.clone()),
+        (body, _) => body,
+    };
+    let bodiless = body.is_end_stream();
+    let template = clone_parts(&parts);
+    let replay = || {
+        if !idempotent {
+            return None;
+        }
+        let body = if bodiless { Some(RequestBody::Empty) } else { recording.as_ref()?.replay() };
+        body.map(|body| Request::from_parts(clone_parts(&template), body))
+    };
 
-    let first = upstream.pick(balancing, None, key).ok_or_else(no_instance)?;
-    let failed = first.endpoint().clone();
-    let (request, reason, reused) = match send(route, upstream, first, request, Connection::Any).await {
-        Ok(response) => return Ok(response),
-        Err(SendError::NotSent(request)) => (*request, RetryReason::Connect, false),
-        Err(SendError::Failed { error, reused }) => match replay {
-            Some(parts) if !is_body_limit(&error) => {
-                (Request::from_parts(parts, RequestBody::Empty), RetryReason::Reset, reused)
+    let mut request = Request::from_parts(parts, body);
+    let mut tried: Option<(Arc<Endpoint>, bool)> = None;
+    let mut attempt = 1;
+    loop {
+        let pick = match &tried {
+            None => upstream.pick(balancing, None, key),
+            // Another instance if there is one; else, when a kept-alive connection broke under the
+            // request (the instance closed it as we wrote), the same instance on a fresh connection.
+            Some((failed, reused)) => upstream
+                .pick(balancing, Some(failed), key)
+                .or_else(|| if *reused { upstream.pick(balancing, None, key) } else { None }),
+        };
+        let Some(in_flight) = pick else {
+            return Err(GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() });
+        };
+        let endpoint = in_flight.endpoint().clone();
+        let connection = if attempt == 1 { Connection::Any } else { Connection::Fresh };
+        // What to send next if this try is to be retried, why, and what to answer if it is not.
+        let (next, reason, reused, answer) = match send(route, upstream, in_flight, request, connection).await {
+            Ok(response) if idempotent && policy.statuses.contains(&response.status().as_u16()) => match replay() {
+                Some(next) => (next, RetryReason::Status, false, Ok(response)),
+                None => return Ok(response),
+            },
+            Ok(response) => return Ok(response),
+            Err(SendError::NotSent(unsent)) => {
+                let error = GatewayError::Connect { upstream: upstream.name().to_string() };
+                (*unsent, RetryReason::Connect, false, Err(error))
             }
-            _ => return Err(failure(upstream.name(), &error, max_body)),
-        },
-    };
-    // Another instance if there is one; else, when a kept-alive connection broke under the request
-    // (the instance closed it as we wrote), the same instance on a fresh connection.
-    let second = upstream
-        .pick(balancing, Some(&failed), key)
-        .or_else(|| if reused { upstream.pick(balancing, None, key) } else { None });
-    let Some(second) = second else {
-        return Err(match reason {
-            RetryReason::Connect => GatewayError::Connect { upstream: upstream.name().to_string() },
-            RetryReason::Reset => GatewayError::Upstream { upstream: upstream.name().to_string() },
-        });
-    };
-    route.metrics.retried(reason);
-    match send(route, upstream, second, request, Connection::Fresh).await {
-        Ok(response) => Ok(response),
-        Err(SendError::NotSent(_)) => Err(GatewayError::Connect { upstream: upstream.name().to_string() }),
-        Err(SendError::Failed { error, .. }) => Err(failure(upstream.name(), &error, max_body)),
+            Err(SendError::Failed { error, reused }) => match replay() {
+                Some(next) if !is_body_limit(&error) => {
+                    (next, RetryReason::Reset, reused, Err(failure(upstream.name(), &error, max_body)))
+                }
+                _ => return Err(failure(upstream.name(), &error, max_body)),
+            },
+        };
+        if attempt >= policy.attempts || !route.may_retry() {
+            return answer;
+        }
+        // The answer that is not sent is dropped here: its connection closes rather than returning to a pool.
+        drop(answer);
+        route.metrics.retried(reason);
+        request = next;
+        tried = Some((endpoint, reused));
+        attempt += 1;
     }
 }
 

@@ -8,12 +8,14 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
 
+use crate::admission::budget::RetryBudget;
+use crate::admission::{Admission, RetryPolicy};
 use crate::body::ResponseBody;
 use crate::cache::ResponseCache;
 
@@ -37,6 +39,10 @@ pub struct RouteConfig {
     pub balance: Balancing,
     /// Stores and serves cacheable responses (RFC 9111) when set (`response_cache = true`).
     pub response_cache: Option<Arc<ResponseCache>>,
+    /// Retries after failures and configured statuses, within a budget.
+    pub retry: RetryPolicy,
+    /// The app's rate limits and circuit breaker, shared by its routes.
+    pub admission: Option<Arc<Admission>>,
     /// Where requests go.
     pub target: Target,
 }
@@ -59,10 +65,30 @@ pub trait RequestHandler: Send + Sync {
     fn handle(&self, request: Request<Incoming>, client: SocketAddr) -> HandlerFuture;
 }
 
-/// An installed route with its metric handles.
+/// An installed route with its metric handles and retry budget.
 pub(crate) struct ActiveRoute {
     pub(crate) config: RouteConfig,
     pub(crate) metrics: RouteMetrics,
+    budget: Mutex<RetryBudget>,
+    epoch: Instant,
+}
+
+impl ActiveRoute {
+    fn budget(&self) -> std::sync::MutexGuard<'_, RetryBudget> {
+        self.budget.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts a request against which retries are budgeted.
+    pub(crate) fn count_request(&self) {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        self.budget().deposit(now);
+    }
+
+    /// Whether the budget allows one more retry (and takes it).
+    pub(crate) fn may_retry(&self) -> bool {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        self.budget().withdraw(now)
+    }
 }
 
 /// All routes of the node.
@@ -83,7 +109,9 @@ impl RouteTable {
             .map(|config| {
                 let label = format!("{}{}", config.host.as_deref().unwrap_or(""), config.path);
                 let metrics = self.metrics.route(&config.app, &config.workload, &label);
-                Arc::new(ActiveRoute { config, metrics })
+                let budget =
+                    RetryBudget::new(Duration::from_secs(10), config.retry.min_per_second, config.retry.budget_percent);
+                Arc::new(ActiveRoute { config, metrics, budget: Mutex::new(budget), epoch: Instant::now() })
             })
             .collect();
         self.update(|current| {

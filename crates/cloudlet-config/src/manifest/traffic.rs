@@ -143,6 +143,106 @@ pub(super) fn read_health(table: &mut TableReader<'_, '_>) -> (Option<String>, H
     (path, check)
 }
 
+/// Retries of a service's requests (`retries = { … }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retries {
+    /// Tries in all, the first included (1–10). Default 2.
+    pub attempts: u32,
+    /// Statuses after which an idempotent request is tried on another instance. Default none.
+    pub statuses: Vec<u16>,
+    /// Share of requests retries may add (0–1). Default 0.2.
+    pub budget: f64,
+    /// Retries allowed a second whatever the traffic. Default 10.
+    pub min_per_second: u32,
+    /// Largest request body kept for a replay. Default 64KiB.
+    pub buffer: u64,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self { attempts: 2, statuses: Vec::new(), budget: 0.2, min_per_second: 10, buffer: 64 << 10 }
+    }
+}
+
+pub(super) fn read_retries(table: &mut TableReader<'_, '_>) -> Retries {
+    let defaults = Retries::default();
+    let Some(mut retries) = table.table("retries") else { return defaults };
+    let statuses = retries.count_array("statuses", 599).unwrap_or_default();
+    if statuses.iter().any(|status| *status < 500) {
+        retries.report("statuses", "only 5xx statuses can be retried", Some("e.g. statuses = [502, 503, 504]".into()));
+    }
+    let read = Retries {
+        attempts: retries.count("attempts", 10).unwrap_or(defaults.attempts).max(1),
+        statuses: statuses.into_iter().map(|status| status as u16).collect(),
+        budget: retries.number("budget", 0.0, 1.0).unwrap_or(defaults.budget),
+        min_per_second: retries.count("min_per_second", 100_000).unwrap_or(defaults.min_per_second),
+        buffer: retries.size("buffer").unwrap_or(defaults.buffer),
+    };
+    if read.buffer > 16 << 20 {
+        retries.report("buffer", "\"buffer\" may be at most 16MiB", None);
+    }
+    retries.finish();
+    read
+}
+
+/// Requests a second, and how many may come at once above that rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+/// An app's admission limits (`[rate_limit]` and `[circuit_breaker]`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Admission {
+    /// All requests to the app together.
+    pub rate: Option<Rate>,
+    /// Each client IP's requests.
+    pub per_client: Option<Rate>,
+    /// Requests the app's routes answer at once; more get 503. Default 10 000.
+    pub max_in_flight: u32,
+    /// Requests that may wait for a service at zero. Default 1000.
+    pub max_pending: u32,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Self { rate: None, per_client: None, max_in_flight: 10_000, max_pending: 1000 }
+    }
+}
+
+pub(super) fn read_admission(root: &mut TableReader<'_, '_>) -> Admission {
+    let defaults = Admission::default();
+    let (mut rate, mut per_client) = (None, None);
+    if let Some(mut table) = root.table("rate_limit") {
+        let read = |table: &mut TableReader<'_, '_>, rate_key: &'static str, burst_key: &'static str| {
+            let per_second = table.number(rate_key, 0.001, 1e9);
+            let burst = table.count(burst_key, 1_000_000_000);
+            if burst == Some(0) {
+                table.report(burst_key, format!("\"{burst_key}\" must be at least 1"), None);
+            }
+            if burst.is_some() && per_second.is_none() {
+                table.report(burst_key, format!("\"{burst_key}\" needs \"{rate_key}\""), None);
+            }
+            let per_second = per_second?;
+            Some(Rate { per_second, burst: burst.unwrap_or((per_second.ceil() as u32).max(1)) })
+        };
+        rate = read(&mut table, "requests_per_second", "burst");
+        per_client = read(&mut table, "per_client_requests_per_second", "per_client_burst");
+        table.finish();
+    }
+    let (mut max_in_flight, mut max_pending) = (defaults.max_in_flight, defaults.max_pending);
+    if let Some(mut table) = root.table("circuit_breaker") {
+        max_in_flight = table.count("max_in_flight", 10_000_000).unwrap_or(max_in_flight);
+        max_pending = table.count("max_pending", 10_000_000).unwrap_or(max_pending);
+        if max_in_flight == 0 {
+            table.report("max_in_flight", "\"max_in_flight\" must be at least 1", None);
+        }
+        table.finish();
+    }
+    Admission { rate, per_client, max_in_flight, max_pending }
+}
+
 /// Default ramp of a new or readmitted instance's share of traffic.
 pub const DEFAULT_SLOW_START: Duration = Duration::from_secs(5);
 
