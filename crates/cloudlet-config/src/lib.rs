@@ -22,5 +22,5 @@ pub use manifest::{
     Admission, Balance, Executor, FunctionLimits, FunctionSpec, HashKey, HealthCheck, KeyValueStore, Manifest,
     OutboundHost, Outlier, Rate, Retries, RouteSpec, Scale, ServiceSpec, WorkloadLimits,
 };
-pub use node::{CacheConfig, KvConfig, NodeConfig};
+pub use node::{CacheConfig, KvConfig, NodeConfig, TlsFiles};
 pub use problem::{Location, Problem};

@@ -20,6 +20,8 @@ pub struct NodeConfig {
     pub token: Option<String>,
     pub listen: Listeners,
     pub gateway: GatewayConfig,
+    /// Serve the gateway over TLS with this certificate chain and key (PEM files). Default: plain HTTP.
+    pub tls: Option<TlsFiles>,
     pub kv: KvConfig,
     pub cache: CacheConfig,
     /// How long SIGTERM waits for in-flight requests and instances before exiting anyway. Default 30s.
@@ -48,6 +50,13 @@ pub struct GatewayConfig {
     pub header_read_timeout: Duration,
     /// Gateway worker threads, each with its own listener and connections. Default: one per CPU.
     pub workers: u32,
+}
+
+/// A TLS certificate chain and its private key, PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// The key-value store listener.
@@ -82,6 +91,7 @@ impl Default for NodeConfig {
                 header_read_timeout: Duration::from_secs(30),
                 workers: std::thread::available_parallelism().map_or(1, |cpus| cpus.get() as u32),
             },
+            tls: None,
             kv: KvConfig::default(),
             cache: CacheConfig::default(),
             shutdown_timeout: Duration::from_secs(30),
@@ -143,6 +153,11 @@ fn read_config(root: &mut TableReader<'_, '_>) -> NodeConfig {
                 gateway.report("workers", "\"workers\" must be at least 1", None);
             }
             config.gateway.workers = workers;
+        }
+        match (gateway.string("tls_cert"), gateway.string("tls_key")) {
+            (Some(cert), Some(key)) => config.tls = Some(TlsFiles { cert: cert.into(), key: key.into() }),
+            (None, None) => {}
+            _ => gateway.report("tls_cert", "\"tls_cert\" and \"tls_key\" go together", None),
         }
         gateway.finish();
     }

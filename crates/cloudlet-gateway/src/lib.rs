@@ -11,6 +11,7 @@
 //! - `pool`: kept-alive HTTP/1 connections per endpoint;
 //! - `proxy`: forwarding one request — headers, body limit, timeout, one retry on another instance;
 //! - `upgrade`: WebSocket and other protocol upgrades, tunnelled to an instance;
+//! - [`tls`]: HTTPS with ALPN (`h2`, `http/1.1`) from PEM files;
 //! - [`server`]: the accept loop (HTTP/1.1 and h2c), connection limit and graceful drain;
 //! - [`metrics`]: request counters and latency histograms by app, workload, route and status;
 //! - `error`: the JSON error responses (404, 413, 502, 503, 504).
@@ -30,6 +31,7 @@ mod proxy;
 mod request_id;
 pub mod routes;
 pub mod server;
+pub mod tls;
 mod upgrade;
 pub mod upstream;
 

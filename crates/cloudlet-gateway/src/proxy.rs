@@ -47,8 +47,13 @@ pub(crate) async fn handle(
     metrics: &GatewayMetrics,
     request: Request<Incoming>,
     client: SocketAddr,
+    secure: bool,
 ) -> Response<ResponseBody> {
     let started = Instant::now();
+    let mut request = request;
+    if secure {
+        request.extensions_mut().insert(ArrivedOverTls);
+    }
     let request_id = request_id::for_request(request.headers());
     let Some(route) = routes.lookup(request_host(&request), request.uri().path()) else {
         metrics.unrouted(404);
@@ -388,9 +393,14 @@ fn is_body_limit(error: &hyper::Error) -> bool {
     false
 }
 
+/// Marks a request that came over TLS (`X-Forwarded-Proto: https`).
+#[derive(Clone, Copy, Debug)]
+struct ArrivedOverTls;
+
 /// Rewrites a client request into the one sent upstream: HTTP/1.1 in origin form, hop-by-hop headers
 /// removed, `Host` kept, and `X-Forwarded-*` and `X-Request-Id` set.
 fn prepare_upstream_request(parts: &mut Parts, client: SocketAddr, request_id: &HeaderValue) {
+    let proto = if parts.extensions.get::<ArrivedOverTls>().is_some() { "https" } else { "http" };
     let host = parts.uri.authority().and_then(|authority| HeaderValue::from_str(authority.as_str()).ok());
     if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
         let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
@@ -414,7 +424,7 @@ fn prepare_upstream_request(parts: &mut Parts, client: SocketAddr, request_id: &
     if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
         headers.insert(X_FORWARDED_FOR.clone(), value);
     }
-    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     headers.insert(X_REQUEST_ID.clone(), request_id.clone());
 }
 

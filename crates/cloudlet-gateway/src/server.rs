@@ -17,6 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -39,6 +40,8 @@ pub struct Gateway {
     routes: Arc<RouteTable>,
     metrics: GatewayMetrics,
     limits: GatewayLimits,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) instead of plain HTTP.
+    tls: Option<TlsAcceptor>,
 }
 
 /// Binds `workers` listening sockets sharing `address` with `SO_REUSEPORT` (port 0: one free port
@@ -64,8 +67,13 @@ fn reuse_port_listener(address: SocketAddr) -> io::Result<std::net::TcpListener>
 }
 
 impl Gateway {
-    pub fn new(routes: Arc<RouteTable>, metrics: GatewayMetrics, limits: GatewayLimits) -> Arc<Self> {
-        Arc::new(Self { routes, metrics, limits })
+    pub fn new(
+        routes: Arc<RouteTable>,
+        metrics: GatewayMetrics,
+        limits: GatewayLimits,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Arc<Self> {
+        Arc::new(Self { routes, metrics, limits, tls: tls.map(TlsAcceptor::from) })
     }
 
     pub fn routes(&self) -> &Arc<RouteTable> {
@@ -156,20 +164,44 @@ impl Gateway {
             let _ = stream.set_nodelay(true);
             let first_bytes = self.limits.header_read_timeout;
             let gateway = self.clone();
+            let secure = self.tls.is_some();
             let service = service_fn(move |request| {
                 let gateway = gateway.clone();
-                async move { Ok::<_, Infallible>(proxy::handle(&gateway.routes, &gateway.metrics, request, remote).await) }
+                async move {
+                    Ok::<_, Infallible>(proxy::handle(&gateway.routes, &gateway.metrics, request, remote, secure).await)
+                }
             });
             let builder = builder.clone();
             let watcher = graceful.watcher();
             let metrics = self.metrics.clone();
+            let tls = self.tls.clone();
             metrics.connection_opened();
             tokio::spawn(async move {
                 // A client that connects and sends nothing would hold its slot before hyper's own
                 // header timeout starts (protocol detection has no timer): give it the same time.
                 if let Ok(Ok(())) = tokio::time::timeout(first_bytes, stream.readable()).await {
-                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    if let Err(error) = watcher.watch(connection.into_owned()).await {
+                    let served = match tls {
+                        None => {
+                            watcher
+                                .watch(
+                                    builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned(),
+                                )
+                                .await
+                        }
+                        // The handshake is bounded by the same time as the first bytes.
+                        Some(tls) => match tokio::time::timeout(first_bytes, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => {
+                                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                                watcher.watch(connection.into_owned()).await
+                            }
+                            Ok(Err(error)) => {
+                                debug!(%remote, %error, "TLS handshake failed");
+                                Ok(())
+                            }
+                            Err(_) => Ok(()),
+                        },
+                    };
+                    if let Err(error) = served {
                         debug!(%remote, %error, "client connection ended with an error");
                     }
                 }

@@ -81,6 +81,8 @@ pub enum NodeError {
     Raft(#[from] cloudlet_raft::StorageError),
     #[error(transparent)]
     Kv(#[from] cloudlet_kv::KvError),
+    #[error(transparent)]
+    Tls(#[from] cloudlet_gateway::tls::TlsError),
 }
 
 /// Runs a node until `shutdown` fires, then drains and stops it. `ready` receives the addresses once
@@ -117,7 +119,11 @@ pub async fn run(
         max_connections: config.gateway.max_connections as usize,
         header_read_timeout: config.gateway.header_read_timeout,
     };
-    let gateway = Gateway::new(routes.clone(), gateway_metrics, limits);
+    let tls = match &config.tls {
+        Some(files) => Some(cloudlet_gateway::tls::server_config(&files.cert, &files.key)?),
+        None => None,
+    };
+    let gateway = Gateway::new(routes.clone(), gateway_metrics, limits, tls);
     let node_id = data_dir.node_id()?;
     let raft = Storage::open(&data_dir.raft_dir())?;
     let group = GroupSettings { address: addresses.api.to_string(), ..GroupSettings::default() };

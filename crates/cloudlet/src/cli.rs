@@ -97,6 +97,12 @@ pub struct ServeArgs {
     /// Password clients of the cache must AUTH with.
     #[arg(long, env = "CLOUDLET_CACHE_PASSWORD", hide_env_values = true)]
     pub cache_password: Option<String>,
+    /// Serve the gateway over HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// How client commands reach a node.

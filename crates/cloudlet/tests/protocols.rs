@@ -36,3 +36,82 @@ async fn a_websocket_echoes_through_the_gateway() {
     let answer = http.get_json(&node.gateway_url("/chat/plain")).await;
     assert_eq!(answer["instance"], "web-1");
 }
+
+/// A self-signed certificate for 127.0.0.1 and localhost: (certificate PEM, key PEM, DER for clients).
+fn certificate() -> (String, String, rustls_pki_types::CertificateDer<'static>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("certificate");
+    let der = certified.cert.der().clone();
+    (certified.cert.pem(), certified.signing_key.serialize_pem(), der)
+}
+
+/// Connects over TLS offering `alpn`; returns the stream and the protocol the server chose.
+async fn tls_connect(
+    address: std::net::SocketAddr,
+    root: rustls_pki_types::CertificateDer<'static>,
+    alpn: &[&[u8]],
+) -> (tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Option<Vec<u8>>) {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root).expect("root");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+    let stream = connector.connect(name, tcp).await.expect("TLS handshake");
+    let protocol = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    (stream, protocol)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_alpn_serves_http2_and_http1_and_tells_the_app() {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, der) = certificate();
+    std::fs::write(dir.path().join("cert.pem"), cert).expect("cert");
+    std::fs::write(dir.path().join("key.pem"), key).expect("key");
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    let node = TestNode::start_with(
+        &dir.path().join("data"),
+        &["--tls-cert", cert_path.to_str().expect("path"), "--tls-key", key_path.to_str().expect("path")],
+    );
+    common::deploy(&node, &write_app(dir.path(), "secure", &echo_manifest("secure", "/secure", 1, "1")));
+
+    // HTTP/2, chosen by ALPN.
+    let (stream, protocol) = tls_connect(node.gateway, der.clone(), &[b"h2", b"http/1.1"]).await;
+    assert_eq!(protocol.as_deref(), Some(&b"h2"[..]));
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.expect("h2");
+    tokio::spawn(connection);
+    let request =
+        http::Request::get("https://localhost/secure/over-h2").body(Empty::<bytes::Bytes>::new()).expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    assert_eq!((response.status(), response.version()), (http::StatusCode::OK, http::Version::HTTP_2));
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(answer["path"], "/secure/over-h2");
+    assert_eq!(answer["headers"]["x-forwarded-proto"], "https");
+
+    // HTTP/1.1 over TLS for clients that only speak that.
+    let (stream, protocol) = tls_connect(node.gateway, der, &[b"http/1.1"]).await;
+    assert_eq!(protocol.as_deref(), Some(&b"http/1.1"[..]));
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("h1");
+    tokio::spawn(connection);
+    let request = http::Request::get("/secure/over-h1")
+        .header("host", "localhost")
+        .body(Empty::<bytes::Bytes>::new())
+        .expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(answer["headers"]["x-forwarded-proto"], "https");
+}

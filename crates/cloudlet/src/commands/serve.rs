@@ -28,6 +28,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 pub async fn up(args: ServeArgs) -> Result<()> {
     init_tracing();
     let config = node_config(&args)?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     let (node, ready) = start(config);
     let ready = match ready.await {
         Ok(ready) => ready,
@@ -46,14 +47,14 @@ pub async fn up(args: ServeArgs) -> Result<()> {
         match deploy_bundle(&client, example.bundle()?, "application/gzip", example.name, &options).await {
             Ok(_) => {
                 for (path, what) in example.try_urls {
-                    println!("  {:<16} http://{}{path}   ({what})", example.name, ready.gateway);
+                    println!("  {:<16} {scheme}://{}{path}   ({what})", example.name, ready.gateway);
                 }
             }
             Err(error) => println!("  {} failed: {error:#}", example.name),
         }
     }
     println!();
-    println!("Try: curl http://{}{}", ready.gateway, examples::EXAMPLES[0].try_urls[0].0);
+    println!("Try: curl {scheme}://{}{}", ready.gateway, examples::EXAMPLES[0].try_urls[0].0);
     println!(
         "Manage with: cloudlet apps | cloudlet status APP | cloudlet logs APP -f   (API {}, token in {})",
         ready.api,
@@ -126,6 +127,9 @@ fn node_config(args: &ServeArgs) -> Result<NodeConfig> {
     }
     if args.kv_password.is_some() {
         config.kv.password = args.kv_password.clone();
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(cloudlet_config::TlsFiles { cert: cert.clone(), key: key.clone() });
     }
     if args.cache_password.is_some() {
         config.cache.password = args.cache_password.clone();
