@@ -20,7 +20,7 @@ mod suggest;
 
 pub use manifest::{
     Admission, Balance, Executor, FunctionLimits, FunctionSpec, HashKey, HealthCheck, KeyValueStore, Manifest,
-    OutboundHost, Outlier, Rate, Retries, RouteSpec, Scale, ServiceSpec, WorkloadLimits,
+    OutboundHost, Outlier, Protocol, Rate, Retries, RouteSpec, Scale, ServiceSpec, WorkloadLimits,
 };
 pub use node::{CacheConfig, KvConfig, NodeConfig, TlsFiles};
 pub use problem::{Location, Problem};

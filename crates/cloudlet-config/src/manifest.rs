@@ -15,7 +15,7 @@ use crate::reader::{Document, TableReader};
 
 mod traffic;
 
-pub use traffic::{Admission, Balance, DEFAULT_SLOW_START, HashKey, HealthCheck, Outlier, Rate, Retries};
+pub use traffic::{Admission, Balance, DEFAULT_SLOW_START, HashKey, HealthCheck, Outlier, Protocol, Rate, Retries};
 
 /// Largest replica count a workload may ask for on one node.
 pub const MAX_REPLICAS: u32 = 1000;
@@ -218,6 +218,8 @@ pub struct ServiceSpec {
     pub response_cache: bool,
     /// Retries after failures and chosen statuses, within a budget.
     pub retries: Retries,
+    /// How the gateway talks to the instances: HTTP/1.1 (default) or h2c.
+    pub protocol: Protocol,
 }
 
 /// A route into a workload: a path prefix and, optionally, a host.
@@ -511,6 +513,7 @@ fn read_service(table: &mut TableReader<'_, '_>) -> ServiceSpec {
         outlier: traffic::read_outlier(table),
         response_cache: table.bool("response_cache").unwrap_or(false),
         retries: traffic::read_retries(table),
+        protocol: traffic::read_protocol(table),
     }
 }
 

@@ -538,8 +538,8 @@ fn revision(files_digest: &str, spec: &ServiceSpec) -> String {
     let mut hasher = Sha256::new();
     hasher.update(files_digest.as_bytes());
     let launch = format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-        spec.command, spec.env, spec.health, spec.startup_timeout, spec.stop_timeout, spec.health_check
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        spec.command, spec.env, spec.health, spec.startup_timeout, spec.stop_timeout, spec.health_check, spec.protocol
     );
     hasher.update(launch.as_bytes());
     bundle::hex(&hasher.finalize()[..6])

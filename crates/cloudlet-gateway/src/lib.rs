@@ -8,7 +8,7 @@
 //! - [`routes`]: the route table — host and longest path prefix select a route (pure matching);
 //! - [`upstream`]: the live set of endpoints behind a workload, the choice among them with the route's
 //!   balancer, what each answer teaches it (response times, ejections), in-flight tracking and draining;
-//! - `pool`: kept-alive HTTP/1 connections per endpoint;
+//! - [`pool`]: connections per endpoint — kept-alive HTTP/1.1, or shared HTTP/2 (h2c);
 //! - `proxy`: forwarding one request — headers, body limit, timeout, one retry on another instance;
 //! - `upgrade`: WebSocket and other protocol upgrades, tunnelled to an instance;
 //! - [`tls`]: HTTPS with ALPN (`h2`, `http/1.1`) from PEM files;
@@ -26,7 +26,7 @@ mod body;
 pub mod cache;
 mod error;
 pub mod metrics;
-mod pool;
+pub mod pool;
 mod proxy;
 mod request_id;
 pub mod routes;
@@ -39,6 +39,7 @@ pub use body::{BoxError, ResponseBody};
 pub use cache::{ResponseCache, ResponseStore};
 pub use error::error_response;
 pub use metrics::GatewayMetrics;
+pub use pool::Protocol;
 pub use routes::{HandlerFuture, RequestHandler, RouteConfig, RouteTable, Target};
 pub use server::{Gateway, GatewayLimits};
 pub use upstream::{Activation, Balancing, Endpoint, Upstream};

@@ -30,7 +30,7 @@ use crate::body::{Recording, RequestBody, ResponseBody};
 use crate::cache::{Fetch, ResponseCache};
 use crate::error::GatewayError;
 use crate::metrics::{GatewayMetrics, RetryReason};
-use crate::pool::Lease;
+use crate::pool::{Lease, Protocol};
 use crate::request_id;
 use crate::routes::{ActiveRoute, RouteTable, Target, request_host};
 use crate::upgrade;
@@ -329,6 +329,9 @@ async fn send_to(
     connection: Connection,
 ) -> Result<Response<ResponseBody>, SendError> {
     let pool = &in_flight.endpoint().pool;
+    if pool.protocol() == Protocol::H2c {
+        to_http2(&mut request);
+    }
     let reuse = connection == Connection::Any;
     while let Some(mut sender) = if reuse { pool.take_idle().await } else { None } {
         match sender.try_send_request(request).await {
@@ -393,6 +396,29 @@ fn is_body_limit(error: &hyper::Error) -> bool {
     false
 }
 
+/// Turns a request prepared for HTTP/1.1 into one for an HTTP/2 instance: the host becomes the
+/// `:authority` of an absolute URI, and `TE: trailers` (which gRPC needs) comes back if the client
+/// sent it.
+fn to_http2(request: &mut Request<RequestBody>) {
+    if request.version() == Version::HTTP_2 {
+        return; // a retry of a request already turned
+    }
+    *request.version_mut() = Version::HTTP_2;
+    let host = request.headers_mut().remove(header::HOST);
+    let authority = host.as_ref().and_then(|host| host.to_str().ok()).unwrap_or("localhost");
+    let target = request.uri().path_and_query().map_or("/", |target| target.as_str());
+    if let Ok(uri) = Uri::try_from(format!("http://{authority}{target}")) {
+        *request.uri_mut() = uri;
+    }
+    if request.extensions().get::<WantsTrailers>().is_some() {
+        request.headers_mut().insert(header::TE, HeaderValue::from_static("trailers"));
+    }
+}
+
+/// Marks a request whose client sent `TE: trailers`.
+#[derive(Clone, Copy, Debug)]
+struct WantsTrailers;
+
 /// Marks a request that came over TLS (`X-Forwarded-Proto: https`).
 #[derive(Clone, Copy, Debug)]
 struct ArrivedOverTls;
@@ -401,6 +427,15 @@ struct ArrivedOverTls;
 /// removed, `Host` kept, and `X-Forwarded-*` and `X-Request-Id` set.
 fn prepare_upstream_request(parts: &mut Parts, client: SocketAddr, request_id: &HeaderValue) {
     let proto = if parts.extensions.get::<ArrivedOverTls>().is_some() { "https" } else { "http" };
+    let wants_trailers = parts
+        .headers
+        .get_all(header::TE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.split(',').any(|item| item.trim().eq_ignore_ascii_case("trailers")));
+    if wants_trailers {
+        parts.extensions.insert(WantsTrailers);
+    }
     let host = parts.uri.authority().and_then(|authority| HeaderValue::from_str(authority.as_str()).ok());
     if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
         let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use crate::balance::{
     self, Candidate, Choice, Maglev, OutlierPolicy, OutlierState, PeakEwma, Policy, Rng, Verdict, ewma, stable_hash,
 };
-use crate::pool::Pool;
+use crate::pool::{Pool, Protocol};
 
 /// How a route balances over its upstream.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -283,8 +283,13 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// An endpoint for the instance `id` listening on `address`.
+    /// An endpoint for the instance `id` listening on `address`, spoken to in HTTP/1.1.
     pub fn new(id: impl Into<String>, address: SocketAddr) -> Arc<Self> {
+        Self::with_protocol(id, address, Protocol::Http1)
+    }
+
+    /// An endpoint spoken to in `protocol`.
+    pub fn with_protocol(id: impl Into<String>, address: SocketAddr, protocol: Protocol) -> Arc<Self> {
         Arc::new(Self {
             id: id.into(),
             address,
@@ -296,7 +301,7 @@ impl Endpoint {
                 outlier: OutlierState::default(),
                 since_ns: u64::MAX,
             }),
-            pool: Pool::new(address),
+            pool: Pool::new(address, protocol),
         })
     }
 

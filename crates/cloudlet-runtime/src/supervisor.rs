@@ -9,7 +9,7 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cloudlet_gateway::Endpoint;
+use cloudlet_gateway::{Endpoint, Protocol};
 use nix::sys::signal::Signal;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
@@ -152,7 +152,12 @@ impl Supervisor {
             pause = (pause * 2).min(STARTUP_PAUSE_MAX);
         }
 
-        let endpoint = Endpoint::new(self.id.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+        let protocol = match self.deployment.spec.protocol {
+            cloudlet_config::Protocol::Http1 => Protocol::Http1,
+            cloudlet_config::Protocol::H2c => Protocol::H2c,
+        };
+        let endpoint =
+            Endpoint::with_protocol(self.id.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, port)), protocol);
         self.mark_ready(&endpoint);
         self.ring.push(Stream::System, "healthy; taking traffic");
 

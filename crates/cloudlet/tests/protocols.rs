@@ -115,3 +115,65 @@ async fn https_with_alpn_serves_http2_and_http1_and_tells_the_app() {
     let answer: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(answer["headers"]["x-forwarded-proto"], "https");
 }
+
+/// One gRPC call over h2c through the gateway: the answer's message, and `grpc-status` (from the
+/// trailers, or the headers of a trailers-only answer).
+async fn grpc_call(gateway: std::net::SocketAddr, message: &[u8]) -> (Vec<u8>, String) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let tcp = tokio::net::TcpStream::connect(gateway).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp)).await.expect("h2c");
+    tokio::spawn(connection);
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(message);
+    let request = http::Request::post(format!("http://{gateway}/echo.Echo/Say"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(bytes::Bytes::from(frame)))
+        .expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    assert_eq!(response.status(), 200);
+    let header_status = response.headers().get("grpc-status").map(|v| v.to_str().expect("text").to_string());
+    let collected = response.into_body().collect().await.expect("body");
+    let trailer_status =
+        collected.trailers().and_then(|t| t.get("grpc-status")).map(|v| v.to_str().expect("text").to_string());
+    let body = collected.to_bytes();
+    let message = if body.len() >= 5 { body[5..].to_vec() } else { Vec::new() };
+    (message, trailer_status.or(header_status).expect("a grpc-status"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_works_over_http2_end_to_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    let app = dir.path().join("grpc");
+    std::fs::create_dir_all(&app).expect("dir");
+    std::fs::write(app.join("server.py"), include_str!("fixtures/grpc_echo.py")).expect("server");
+    std::fs::write(
+        app.join("cloudlet.toml"),
+        "name = \"grpc\"\n[[service]]\nname = \"echo\"\ncommand = [\"python3\", \"server.py\"]\nroute = \"/echo.Echo\"\n\
+         protocol = \"h2c\"\nstop_timeout = \"2s\"\n",
+    )
+    .expect("manifest");
+    common::deploy(&node, &app.join("cloudlet.toml"));
+
+    let (message, status) = grpc_call(node.gateway, b"hello").await;
+    assert_eq!((message.as_slice(), status.as_str()), (&b"echo: hello"[..], "0"));
+    let (_, status) = grpc_call(node.gateway, b"fail").await;
+    assert_eq!(status, "5", "NOT_FOUND comes through in the trailers");
+    // Concurrent calls are multiplexed on the gateway's HTTP/2 connection to the instance.
+    let gateway = node.gateway;
+    let calls: Vec<_> = (0..20)
+        .map(|index| tokio::spawn(async move { (index, grpc_call(gateway, format!("n{index}").as_bytes()).await) }))
+        .collect();
+    for call in calls {
+        let (index, (message, status)) = call.await.expect("call");
+        assert_eq!(
+            (String::from_utf8_lossy(&message).to_string(), status),
+            (format!("echo: n{index}"), "0".to_string())
+        );
+    }
+}

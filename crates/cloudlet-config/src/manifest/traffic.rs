@@ -63,6 +63,31 @@ fn is_token(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
 }
 
+/// How the gateway talks to a service's instances (`protocol`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 with keep-alive (the default).
+    #[default]
+    Http1,
+    /// HTTP/2 without TLS, by prior knowledge: gRPC servers and other h2c apps.
+    H2c,
+}
+
+pub(super) fn read_protocol(table: &mut TableReader<'_, '_>) -> Protocol {
+    match table.string("protocol").as_deref() {
+        None | Some("http1") => Protocol::Http1,
+        Some("h2c") => Protocol::H2c,
+        Some(other) => {
+            table.report(
+                "protocol",
+                format!("unknown protocol \"{other}\""),
+                Some("use \"http1\" (default) or \"h2c\" (HTTP/2, e.g. gRPC)".to_string()),
+            );
+            Protocol::Http1
+        }
+    }
+}
+
 /// Passive outlier ejection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outlier {
