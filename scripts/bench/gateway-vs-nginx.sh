@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Cloudlet's gateway and nginx in front of the same backend, driven by the same load generator in the
-# same run. Prints requests/s and p50/p99 latency for each, per round and as medians, and the ratio.
+# Cloudlet's gateway and nginx in front of the same backend, driven by the same load generators in the
+# same run:
+# 1. saturation (closed loop, wrk): requests/s and p50/p99 of each, per round and as medians, and the ratio;
+# 2. a fixed moderate rate (open loop, oha with latency correction, RATE requests/s): p50/p99 of the
+#    backend alone and through each proxy, and the latency each proxy adds.
 #
 #   scripts/bench/gateway-vs-nginx.sh            # defaults below; override with environment variables
-#   ROUNDS=5 DURATION=20s CONNECTIONS=128 scripts/bench/gateway-vs-nginx.sh
+#   ROUNDS=5 DURATION=20s CONNECTIONS=128 RATE=2000 scripts/bench/gateway-vs-nginx.sh
 #
 # The backend is an nginx returning a 12-byte body, run by Cloudlet as a service instance; the nginx
 # proxy points at that same instance. Both proxies get two workers (nginx worker_processes 2, tokio
@@ -15,12 +18,17 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
+RATE=${RATE:-2000}
+RATE_CONNECTIONS=${RATE_CONNECTIONS:-16}
+tools=${BENCH_TOOLS_DIR:-/var/tmp/cloudlet-bench-tools}
+export PATH="$tools/bin:$PATH"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/cloudlet-target}
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx wrk >/dev/null
 fi
+command -v oha >/dev/null || cargo install --locked oha --version 1.16.0 --root "$tools"
 (cd "$root" && cargo build --release -q -p cloudlet)
 cloudlet="$CARGO_TARGET_DIR/release/cloudlet"
 
@@ -147,4 +155,38 @@ for name in ("cloudlet", "nginx"):
 print()
 print("throughput ratio cloudlet/nginx: %.2f" % (med["cloudlet"][0] / med["nginx"][0]))
 print("p99 ratio cloudlet/nginx: %.2f" % (med["cloudlet"][2] / med["nginx"][2]))
+'
+
+# --- fixed rate -------------------------------------------------------------------------------------
+run_oha() { # url -> "p50 p99" in ms
+    oha -z "$DURATION" -q "$RATE" -c "$RATE_CONNECTIONS" --latency-correction --no-tui --output-format json "$1" |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); p=d["latencyPercentiles"]; s=d["statusCodeDistribution"]
+bad = {k: v for k, v in s.items() if k != "200"}
+print("%.3f %.3f%s" % (p["p50"]*1000, p["p99"]*1000, (" errors:%s" % bad) if bad or d["errorDistribution"] else ""))'
+}
+echo
+echo "fixed rate: oha -z $DURATION -q $RATE -c $RATE_CONNECTIONS --latency-correction, $ROUNDS rounds"
+printf '%-6s %-10s %10s %10s\n' round target "p50 ms" "p99 ms"
+latencies=()
+for round in $(seq "$ROUNDS"); do
+    for name in backend cloudlet nginx; do
+        case $name in
+            backend) url="http://127.0.0.1:$backend_port/" ;;
+            cloudlet) url="http://$gateway/" ;;
+            nginx) url="http://127.0.0.1:$proxy_port/" ;;
+        esac
+        read -r p50 p99 rest < <(run_oha "$url")
+        printf '%-6s %-10s %10s %10s %s\n' "$round" "$name" "$p50" "$p99" "${rest:-}"
+        latencies+=("$name $p50 $p99")
+    done
+done
+printf '%s\n' "${latencies[@]}" | python3 -c '
+import statistics, sys
+rows = [line.split() for line in sys.stdin if line.strip()]
+med = {name: [statistics.median(float(r[i]) for r in rows if r[0] == name) for i in (1, 2)] for name in ("backend", "cloudlet", "nginx")}
+print()
+print("%-10s %10s %10s %16s" % ("median", "p50 ms", "p99 ms", "added p99 ms"))
+for name in ("backend", "cloudlet", "nginx"):
+    added = med[name][1] - med["backend"][1]
+    print("%-10s %10.3f %10.3f %16s" % (name, med[name][0], med[name][1], "" if name == "backend" else "%.3f" % added))
 '

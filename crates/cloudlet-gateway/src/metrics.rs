@@ -42,6 +42,7 @@ pub struct GatewayMetrics {
     retries: Family<RetryLabels, Counter>,
     ejections: Family<WorkloadLabels, Counter>,
     cache: Family<CacheLabels, Counter>,
+    in_flight: Family<WorkloadLabels, Gauge>,
     open_connections: Gauge,
 }
 
@@ -68,6 +69,7 @@ impl GatewayMetrics {
             retries: Family::default(),
             ejections: Family::default(),
             cache: Family::default(),
+            in_flight: Family::default(),
             open_connections: Gauge::default(),
         };
         let registry = registry.sub_registry_with_prefix("cloudlet_gateway");
@@ -91,6 +93,11 @@ impl GatewayMetrics {
             "response_cache",
             "Requests to routes with a response cache, by result (hit, stale, miss, bypass)",
             metrics.cache.clone(),
+        );
+        registry.register(
+            "in_flight",
+            "Requests being answered now, by app and workload (the load on its instances)",
+            metrics.in_flight.clone(),
         );
         registry.register("open_connections", "Client connections currently open", metrics.open_connections.clone());
         metrics
@@ -125,6 +132,9 @@ impl GatewayMetrics {
                     result,
                 })
             }),
+            in_flight: self
+                .in_flight
+                .get_or_create_owned(&WorkloadLabels { app: app.to_string(), workload: workload.to_string() }),
             ejections: self
                 .ejections
                 .get_or_create_owned(&WorkloadLabels { app: app.to_string(), workload: workload.to_string() }),
@@ -169,6 +179,7 @@ pub(crate) struct RouteMetrics {
     ejections: Counter,
     /// By [`Lookup`] result: hit, stale, miss, bypass.
     cache: [Counter; 4],
+    pub(crate) in_flight: Gauge,
 }
 
 impl RouteMetrics {

@@ -72,6 +72,7 @@ pub(crate) async fn handle(
         Some(Ok(admitted)) => Some(admitted),
         None => None,
     };
+    let in_flight = InFlightGauge::enter(&route.metrics.in_flight);
     let response = match &route.config.target {
         Target::Proxy(upstream) => match upstream.wait_for_endpoint().await {
             Err(unavailable) => {
@@ -98,6 +99,7 @@ pub(crate) async fn handle(
             }
         }
     };
+    drop(in_flight);
     route.metrics.record(response.status().as_u16(), started.elapsed());
     with_request_id(response, request_id)
 }
@@ -163,6 +165,22 @@ fn cache_key(route: &ActiveRoute, request: &Request<Incoming>) -> String {
     let host = request_host(request).unwrap_or("");
     let target = request.uri().path_and_query().map_or("/", |target| target.as_str());
     format!("http:{}:{host}{target}", route.config.app)
+}
+
+/// Counts a request in the route's in-flight gauge until dropped (also when the client goes away).
+struct InFlightGauge<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl<'a> InFlightGauge<'a> {
+    fn enter(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlightGauge<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 fn with_request_id(mut response: Response<ResponseBody>, request_id: HeaderValue) -> Response<ResponseBody> {
