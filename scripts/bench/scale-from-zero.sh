@@ -7,7 +7,8 @@
 # Process: examples/hello-service's app.py (a Python http.server) deployed with scale.min = 0. Each
 # round waits until the autoscaler has taken it to zero, then times one request through the gateway
 # (held while the instance starts and passes its health check). Its own start time is measured the
-# same way without Cloudlet: start `python3 app.py` and poll its port until it answers. The
+# same way without Cloudlet: start the manifest's command (the Python interpreter on app.py, with the
+# environment Cloudlet gives instances) and poll its port every millisecond until it answers. The
 # difference is what Cloudlet adds. Function: the hello wasi:http component, timed on a request
 # after the node sat idle (a function has no instance to keep: each request instantiates it).
 set -euo pipefail
@@ -36,13 +37,16 @@ gateway=$(sed 's/.*gateway=\([^ ]*\).*/\1/' <<<"$ready")
 api=$(sed 's/.*api=\([^ ]*\).*/\1/' <<<"$ready")
 export CLOUDLET_API="http://$api" CLOUDLET_TOKEN=bench
 
+# The interpreter itself, not a version-manager shim (pyenv's shims run ~40 shell processes per start,
+# and measured 60% slower when started by the node than from a shell: an artifact to keep out).
+python=$(python3 -c 'import sys; print(sys.executable)')
 mkdir -p "$work/sleepy" "$work/fn"
 cp "$root/examples/hello-service/app.py" "$work/sleepy/"
-cat >"$work/sleepy/cloudlet.toml" <<'TOML'
+cat >"$work/sleepy/cloudlet.toml" <<TOML
 name = "sleepy"
 [[service]]
 name = "web"
-command = ["python3", "app.py"]
+command = ["$python", "app.py"]
 route = "/hello"
 health = "/hello/healthz"
 scale = { min = 0, max = 1, zero_after = "1s", window = "6s" }
@@ -63,13 +67,16 @@ ms() { python3 -c "print(round(float('$1') * 1000, 1))"; }
 
 # The service's own start time: spawn to first answer, polled every millisecond.
 own_start() {
-    python3 - "$work/sleepy/app.py" <<'PY'
+    python3 - "$work/sleepy/app.py" "$python" <<'PY'
 import os, socket, subprocess, sys, time, urllib.request
 with socket.socket() as probe:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
 started = time.monotonic()
-process = subprocess.Popen([sys.executable, sys.argv[1]], env={**os.environ, "PORT": str(port)},
+# The environment Cloudlet gives an instance (runtime/src/process.rs), so both runs start the same way.
+inherited = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
+env = {name: os.environ[name] for name in inherited if name in os.environ}
+process = subprocess.Popen([sys.argv[2], sys.argv[1]], env={**env, "PORT": str(port)},
                            cwd=os.path.dirname(sys.argv[1]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     while True:

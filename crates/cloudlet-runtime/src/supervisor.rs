@@ -25,11 +25,13 @@ use crate::logs::{LogRing, MAX_LINE, Stream};
 use crate::metrics::RuntimeMetrics;
 use crate::process::{self, Launch};
 
-/// Time between health checks while an instance starts, at first; it grows to [`STARTUP_PAUSE_MAX`].
-/// Checks are cheap (a local connect or GET), and how soon a passing one comes is how soon the
-/// instance takes traffic — scale from zero waits for exactly this.
-const STARTUP_PAUSE: Duration = Duration::from_millis(5);
-const STARTUP_PAUSE_MAX: Duration = Duration::from_millis(50);
+/// Time between health checks while an instance starts: every [`STARTUP_PAUSE`] for its first
+/// [`FAST_STARTUP`], then every [`STARTUP_PAUSE_SLOW`]. Checks are cheap (a local connect, refused
+/// until the process listens, or a GET), and how soon a passing one comes is how soon the instance
+/// takes traffic — scale from zero waits for exactly this.
+const STARTUP_PAUSE: Duration = Duration::from_millis(2);
+const FAST_STARTUP: Duration = Duration::from_secs(5);
+const STARTUP_PAUSE_SLOW: Duration = Duration::from_millis(50);
 /// Start failures in a row after which a rollout is reported as failed.
 pub const FAILED_STARTS: u32 = 3;
 
@@ -134,7 +136,6 @@ impl Supervisor {
 
         // Startup: check often until the first pass, within the startup timeout.
         let deadline = started + self.deployment.spec.startup_timeout;
-        let mut pause = STARTUP_PAUSE;
         loop {
             let last_error = match probe.check(port, check.timeout).await {
                 Ok(()) => break,
@@ -147,9 +148,8 @@ impl Supervisor {
             tokio::select! {
                 () = self.stop.cancelled() => return self.terminate(child, pid).await,
                 exit = child.wait() => return failed(describe_exit(exit), false),
-                () = sleep(pause) => {}
+                () = sleep(if started.elapsed() < FAST_STARTUP { STARTUP_PAUSE } else { STARTUP_PAUSE_SLOW }) => {}
             }
-            pause = (pause * 2).min(STARTUP_PAUSE_MAX);
         }
 
         let protocol = match self.deployment.spec.protocol {
