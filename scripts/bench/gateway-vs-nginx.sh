@@ -162,7 +162,8 @@ run_oha() { # url -> "p50 p99" in ms
     oha -z "$DURATION" -q "$RATE" -c "$RATE_CONNECTIONS" --latency-correction --no-tui --output-format json "$1" |
         python3 -c 'import json,sys; d=json.load(sys.stdin); p=d["latencyPercentiles"]; s=d["statusCodeDistribution"]
 bad = {k: v for k, v in s.items() if k != "200"}
-print("%.3f %.3f%s" % (p["p50"]*1000, p["p99"]*1000, (" errors:%s" % bad) if bad or d["errorDistribution"] else ""))'
+bad.update(d["errorDistribution"])
+print("%.3f %.3f%s" % (p["p50"]*1000, p["p99"]*1000, (" not-200:%s" % bad) if bad else ""))'
 }
 echo
 echo "fixed rate: oha -z $DURATION -q $RATE -c $RATE_CONNECTIONS --latency-correction, $ROUNDS rounds"
