@@ -126,19 +126,7 @@ impl MetadataStore for RaftStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ScaleOverride;
-
-    fn record(name: &str, version: u64) -> AppRecord {
-        AppRecord {
-            name: name.to_string(),
-            version,
-            manifest: format!("name = \"{name}\""),
-            digest: "d".repeat(64),
-            files_digest: "f".repeat(64),
-            scale: BTreeMap::from([("web".to_string(), ScaleOverride { min: 2, max: 3 })]),
-            deployed_at_ms: 1,
-        }
-    }
+    use crate::store::tests::record;
 
     async fn open(dir: &Path) -> (Storage, RaftStore) {
         let storage = Storage::open(&dir.join("raft")).expect("storage");

@@ -157,10 +157,11 @@ fn sync_parent(path: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record(name: &str, version: u64) -> AppRecord {
+    /// A record to store, for the tests of every store.
+    pub(crate) fn record(name: &str, version: u64) -> AppRecord {
         AppRecord {
             name: name.to_string(),
             version,

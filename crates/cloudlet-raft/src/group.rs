@@ -99,6 +99,14 @@ impl<M: StateMachine> Group<M> {
             .state(ServerState::Leader, "the group's only voter becomes its leader")
             .await
             .map_err(|error| failed(format!("no leader: {error}")))?;
+        // Entries committed before a restart may not have been applied yet (the committed position
+        // is saved lazily): a new leader commits everything in its log, so wait until all of it is
+        // applied — reads right after opening must see every acknowledged write.
+        let last = raft.metrics().borrow().last_log_index;
+        raft.wait(Some(settings.leader_timeout))
+            .applied_index_at_least(last, "the log found at start is applied")
+            .await
+            .map_err(|error| failed(format!("could not apply its log: {error}")))?;
         let name: Arc<str> = name.into();
         let proposer = Proposer::start(name.clone(), raft.clone());
         Ok(Self { name, raft, proposer, shared })

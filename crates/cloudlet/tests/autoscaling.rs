@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{ECHO_APP, Http, Load, TestNode, wait_for_app};
+use common::{Http, Load, TestNode, wait_for_app, write_app};
 
 /// Deploys an echo service `app` at `/APP` with the given `scale` table.
 fn deploy_scaled(node: &TestNode, root: &std::path::Path, app: &str, scale: &str) {
@@ -15,11 +15,7 @@ fn deploy_scaled(node: &TestNode, root: &std::path::Path, app: &str, scale: &str
         "name = \"{app}\"\n[[service]]\nname = \"web\"\ncommand = [\"python3\", \"app.py\"]\nroute = \"/{app}\"\n\
          health = \"/{app}/healthz\"\nstop_timeout = \"5s\"\nscale = {{ {scale} }}\n"
     );
-    let dir = root.join(app);
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("app.py"), ECHO_APP).expect("app");
-    std::fs::write(dir.join("cloudlet.toml"), manifest).expect("manifest");
-    common::deploy(node, &dir.join("cloudlet.toml"));
+    common::deploy(node, &write_app(root, app, &manifest));
 }
 
 fn instances(detail: &cloudlet_client::model::AppDetail) -> usize {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{ECHO_APP, Http, TestNode};
+use common::{Http, TestNode, write_app};
 
 /// Writes and deploys an app of three echo replicas with `extra` manifest lines.
 fn deploy_trio(node: &TestNode, root: &std::path::Path, app: &str, env: &str, extra: &str) {
@@ -15,11 +15,7 @@ fn deploy_trio(node: &TestNode, root: &std::path::Path, app: &str, env: &str, ex
         "name = \"{app}\"\n[[service]]\nname = \"web\"\ncommand = [\"python3\", \"app.py\"]\nroute = \"/{app}\"\n\
          health = \"/{app}/healthz\"\nscale = {{ min = 3, max = 3 }}\nstop_timeout = \"2s\"\nenv = {{ {env} }}\n{extra}"
     );
-    let dir = root.join(app);
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("app.py"), ECHO_APP).expect("app");
-    std::fs::write(dir.join("cloudlet.toml"), manifest).expect("manifest");
-    common::deploy(node, &dir.join("cloudlet.toml"));
+    common::deploy(node, &write_app(root, app, &manifest));
 }
 
 /// Which instance answered, and the status.
@@ -110,11 +106,7 @@ async fn active_health_checks_take_an_instance_out_after_fall_and_back_after_ris
     let manifest = "name = \"probed\"\n[[service]]\nname = \"web\"\ncommand = [\"python3\", \"app.py\"]\n\
                     route = \"/probed\"\nhealth = { path = \"/probed/healthz\", interval = \"100ms\", rise = 3, fall = 2 }\n\
                     scale = { min = 2, max = 2 }\nbalance = \"round-robin\"\nstop_timeout = \"2s\"\n";
-    let app = dir.path().join("probed");
-    std::fs::create_dir_all(&app).expect("dir");
-    std::fs::write(app.join("app.py"), ECHO_APP).expect("app");
-    std::fs::write(app.join("cloudlet.toml"), format!("{manifest}env = {{ {env} }}\n")).expect("manifest");
-    common::deploy(&node, &app.join("cloudlet.toml"));
+    common::deploy(&node, &write_app(dir.path(), "probed", &format!("{manifest}env = {{ {env} }}\n")));
     let client = node.client();
     let state = |detail: &cloudlet_client::model::AppDetail, id: &str| {
         detail.workloads[0].instances.iter().find(|i| i.id == id).map(|i| i.state.clone()).unwrap_or_default()

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{ECHO_APP, Http, TestNode};
+use common::{Http, TestNode, write_app};
 use http_body_util::Full;
 
 /// Deploys two echo replicas at `/APP`, web-2 failing with 500 while `flag` exists.
@@ -18,11 +18,7 @@ fn deploy(node: &TestNode, root: &std::path::Path, app: &str, flag: &std::path::
          outlier = {{ consecutive = 0 }}\nenv = {{ FAILING_INSTANCE = \"web-2\", FAIL_FLAG = \"{}\" }}\n{service}\n",
         flag.display()
     );
-    let dir = root.join(app);
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("app.py"), ECHO_APP).expect("app");
-    std::fs::write(dir.join("cloudlet.toml"), manifest).expect("manifest");
-    common::deploy(node, &dir.join("cloudlet.toml"));
+    common::deploy(node, &write_app(root, app, &manifest));
 }
 
 async fn send(http: &Http, method: &str, url: &str, body: &'static [u8]) -> (u16, Bytes) {

@@ -7,18 +7,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{ECHO_APP, Http, TestNode};
+use common::{Http, TestNode, write_app};
 use http_body_util::Full;
 
 /// Deploys one echo instance at `/shop` with `response_cache = true`.
 fn deploy_cached(node: &TestNode, root: &std::path::Path) {
     let manifest = "name = \"shop\"\n[[service]]\nname = \"web\"\ncommand = [\"python3\", \"app.py\"]\n\
                     route = \"/shop\"\nhealth = \"/shop/healthz\"\nresponse_cache = true\n";
-    let dir = root.join("shop");
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("app.py"), ECHO_APP).expect("app");
-    std::fs::write(dir.join("cloudlet.toml"), manifest).expect("manifest");
-    common::deploy(node, &dir.join("cloudlet.toml"));
+    common::deploy(node, &write_app(root, "shop", manifest));
 }
 
 /// GET with headers; status, `X-Cache` and the JSON body.
