@@ -49,7 +49,7 @@ pub const EXAMPLES: &[Example] = &[
             ("app.py", include_bytes!("../../../examples/hello-service/app.py")),
         ],
         requires: &["python3"],
-        try_urls: &[("/hello", "a Python service, 2 replicas, round-robin")],
+        try_urls: &[("/hello", "a Python service, 2 to 4 replicas, autoscaled, balanced by latency")],
     },
 ];
 
