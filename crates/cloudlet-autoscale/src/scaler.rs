@@ -69,7 +69,10 @@ pub struct ScalingStatus {
 pub struct Autoscaler {
     runtime: Arc<Runtime>,
     scaled: Mutex<HashMap<Key, Scaled>>,
-    poked: Notify,
+    /// Services a request is waiting for at zero, to decide at once (only them: the others keep
+    /// their 2 s rhythm, so their rate limits hold).
+    poked: Mutex<Vec<Key>>,
+    wake: Notify,
     epoch: Instant,
     desired: Family<WorkloadLabels, Gauge>,
     events: Family<ScaleLabels, Counter>,
@@ -85,7 +88,8 @@ impl Autoscaler {
         Arc::new(Self {
             runtime,
             scaled: Mutex::new(HashMap::new()),
-            poked: Notify::new(),
+            poked: Mutex::new(Vec::new()),
+            wake: Notify::new(),
             epoch: Instant::now(),
             desired,
             events,
@@ -198,7 +202,8 @@ impl Autoscaler {
             let (in_flight, waiting) = scaled.upstream.concurrency();
             scaled.kpa.record(now, (in_flight + waiting) as f64);
         }
-        self.poked.notify_one();
+        self.poked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(key.clone());
+        self.wake.notify_one();
     }
 
     /// Samples and decides until `shutdown`.
@@ -209,12 +214,15 @@ impl Autoscaler {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = self.poked.notified() => self.decide_all(),
+                () = self.wake.notified() => {
+                    let poked = std::mem::take(&mut *self.poked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+                    self.decide(Some(&poked));
+                }
                 _ = sample.tick() => {
                     self.sample_all();
                     if tokio::time::Instant::now() >= next_decision {
                         next_decision = tokio::time::Instant::now() + DECIDE_EVERY;
-                        self.decide_all();
+                        self.decide(None);
                     }
                 }
             }
@@ -229,10 +237,15 @@ impl Autoscaler {
         }
     }
 
-    fn decide_all(&self) {
+    /// Decides for `only` these services, or for all.
+    fn decide(&self, only: Option<&[Key]>) {
         let now = self.now();
         let mut changes = Vec::new();
-        for ((app, workload), scaled) in self.lock().iter_mut() {
+        for (key, scaled) in self.lock().iter_mut() {
+            if only.is_some_and(|only| !only.contains(key)) {
+                continue;
+            }
+            let (app, workload) = key;
             let ready = scaled.upstream.endpoints().len() as u32;
             let (_, waiting) = scaled.upstream.concurrency();
             let decision = scaled.kpa.decide(now, ready, waiting as u32);

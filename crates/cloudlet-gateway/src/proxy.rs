@@ -34,7 +34,7 @@ use crate::pool::{Lease, Protocol};
 use crate::request_id;
 use crate::routes::{ActiveRoute, RouteTable, Target, request_host};
 use crate::upgrade;
-use crate::upstream::{Endpoint, InFlight, Outcome, Unavailable, Upstream};
+use crate::upstream::{InFlight, Outcome, Unavailable, Upstream};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -130,7 +130,10 @@ async fn cached(
     request_id: &HeaderValue,
 ) -> Response<ResponseBody> {
     let Target::Proxy(upstream) = &route.config.target else { return GatewayError::NoRoute.into_response() };
-    let key = cache_key(route, &request);
+    // No key for a request whose host is not a plain host name: it could alias another URL's key.
+    let Some(key) = cache_key(route, &request) else {
+        return proxied(route, upstream, request, client, request_id).await;
+    };
     let cacheable = matches!(*request.method(), Method::GET | Method::HEAD)
         && request.body().is_end_stream()
         && !upgrade::is_upgrade(&request);
@@ -160,11 +163,17 @@ async fn cached(
     response
 }
 
-/// Where a route's responses are stored: its app, then the request's host and target.
-fn cache_key(route: &ActiveRoute, request: &Request<Incoming>) -> String {
-    let host = request_host(request).unwrap_or("");
+/// Where a route's responses are stored: its app, the scheme, the host (lower-case) and the target —
+/// or none when the host is not a plain host name (letters, digits, `.`, `-`, or an IP literal), so
+/// that no crafted `Host` can make one URL's key equal another's.
+fn cache_key(route: &ActiveRoute, request: &Request<Incoming>) -> Option<String> {
+    let host = request_host(request).unwrap_or("").to_ascii_lowercase();
+    if !host.bytes().all(|byte| byte.is_ascii_alphanumeric() || b".-:[]".contains(&byte)) {
+        return None;
+    }
+    let scheme = if request.extensions().get::<ArrivedOverTls>().is_some() { "https" } else { "http" };
     let target = request.uri().path_and_query().map_or("/", |target| target.as_str());
-    format!("http:{}:{host}{target}", route.config.app)
+    Some(format!("http:{}:{scheme}://{host}{target}", route.config.app))
 }
 
 /// Counts a request in the route's in-flight gauge until dropped (also when the client goes away).
@@ -257,20 +266,11 @@ async fn send_prepared(
     };
 
     let mut request = Request::from_parts(parts, body);
-    let mut tried: Option<(Arc<Endpoint>, bool)> = None;
+    let Some(mut in_flight) = upstream.pick(balancing, None, key) else {
+        return Err(GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() });
+    };
     let mut attempt = 1;
     loop {
-        let pick = match &tried {
-            None => upstream.pick(balancing, None, key),
-            // Another instance if there is one; else, when a kept-alive connection broke under the
-            // request (the instance closed it as we wrote), the same instance on a fresh connection.
-            Some((failed, reused)) => upstream
-                .pick(balancing, Some(failed), key)
-                .or_else(|| if *reused { upstream.pick(balancing, None, key) } else { None }),
-        };
-        let Some(in_flight) = pick else {
-            return Err(GatewayError::NoHealthyInstance { upstream: upstream.name().to_string() });
-        };
         let endpoint = in_flight.endpoint().clone();
         let connection = if attempt == 1 { Connection::Any } else { Connection::Fresh };
         // What to send next if this try is to be retried, why, and what to answer if it is not.
@@ -291,14 +291,24 @@ async fn send_prepared(
                 _ => return Err(failure(upstream.name(), &error, max_body)),
             },
         };
-        if attempt >= policy.attempts || !route.may_retry() {
+        if attempt >= policy.attempts {
+            return answer;
+        }
+        // Another instance if there is one; else, when a kept-alive connection broke under the
+        // request (the instance closed it as we wrote), the same instance on a fresh connection.
+        // Nowhere to go, or no budget: the answer stands as it came.
+        let next_pick = upstream
+            .pick(balancing, Some(&endpoint), key)
+            .or_else(|| if reused { upstream.pick(balancing, None, key) } else { None });
+        let Some(next_in_flight) = next_pick else { return answer };
+        if !route.may_retry() {
             return answer;
         }
         // The answer that is not sent is dropped here: its connection closes rather than returning to a pool.
         drop(answer);
         route.metrics.retried(reason);
         request = next;
-        tried = Some((endpoint, reused));
+        in_flight = next_in_flight;
         attempt += 1;
     }
 }
@@ -331,11 +341,15 @@ async fn send(
     let endpoint = in_flight.endpoint().clone();
     let result = send_to(in_flight, request, connection).await;
     let outcome = match &result {
-        Ok(response) if response.status().is_server_error() => Outcome::ServerError(started.elapsed()),
-        Ok(_) => Outcome::Answered(started.elapsed()),
-        Err(_) => Outcome::Failed,
+        Ok(response) if response.status().is_server_error() => Some(Outcome::ServerError(started.elapsed())),
+        Ok(_) => Some(Outcome::Answered(started.elapsed())),
+        // The client's own doing (a body over the limit, an upload cut off): says nothing of the instance.
+        Err(SendError::Failed { error, .. }) if error.is_user() || is_body_limit(error) => None,
+        Err(_) => Some(Outcome::Failed),
     };
-    if let Verdict::Ejected(_) = upstream.record(&endpoint, outcome, &route.config.balance) {
+    if let Some(outcome) = outcome
+        && let Verdict::Ejected(_) = upstream.record(&endpoint, outcome, &route.config.balance)
+    {
         route.metrics.ejected();
     }
     result
@@ -522,6 +536,12 @@ fn clone_parts(parts: &Parts) -> Parts {
     clone.uri = parts.uri.clone();
     clone.version = parts.version;
     clone.headers = parts.headers.clone();
+    if parts.extensions.get::<WantsTrailers>().is_some() {
+        clone.extensions.insert(WantsTrailers);
+    }
+    if parts.extensions.get::<ArrivedOverTls>().is_some() {
+        clone.extensions.insert(ArrivedOverTls);
+    }
     clone
 }
 

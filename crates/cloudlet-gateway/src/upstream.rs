@@ -152,7 +152,8 @@ impl Upstream {
             return Ok(());
         }
         let Some(activation) = self.activation() else { return Ok(()) };
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= activation.max_waiting {
+        let already_waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
+        if already_waiting >= activation.max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(Unavailable::QueueFull);
         }
@@ -163,7 +164,10 @@ impl Upstream {
             }
         }
         let _waiting = Waiting(&self.waiting);
-        (activation.on_demand)();
+        // The first request to wait asks for an instance; the others wait for the same one.
+        if already_waiting == 0 {
+            (activation.on_demand)();
+        }
         let ready = async {
             loop {
                 let changed = self.changed.notified();

@@ -1,5 +1,5 @@
 //! The gateway's response cache kept in the node's cache service: stored responses are ordinary
-//! cache keys (`http:APP:HOST/PATH?QUERY`) with a TTL, bounded and evicted with everything else.
+//! cache keys (`http:APP:SCHEME://HOST/PATH?QUERY`) with a TTL, bounded and evicted with everything else.
 
 use std::sync::Arc;
 use std::time::Duration;

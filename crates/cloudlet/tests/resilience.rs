@@ -143,3 +143,22 @@ async fn rate_limits_and_the_circuit_breaker_refuse_with_a_reason() {
     }
     assert_eq!(send(&http, "GET", &node.gateway_url("/narrow/x"), b"").await.0, 200, "room again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nowhere_to_retry_the_instances_own_answer_stands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    let flag = dir.path().join("fail");
+    std::fs::write(&flag, "").expect("flag");
+    let manifest = format!(
+        "name = \"lonely\"\n[[service]]\nname = \"web\"\ncommand = [\"python3\", \"app.py\"]\nroute = \"/lonely\"\n\
+         health = \"/lonely/healthz\"\noutlier = {{ consecutive = 0 }}\nretries = {{ statuses = [500] }}\n\
+         env = {{ FAILING_INSTANCE = \"web-1\", FAIL_FLAG = \"{}\" }}\n",
+        flag.display()
+    );
+    common::deploy(&node, &write_app(dir.path(), "lonely", &manifest));
+    let http = Http::new();
+    let (status, body) = send(&http, "GET", &node.gateway_url("/lonely/x"), b"").await;
+    assert_eq!(status, 500, "the one instance's 500, not a 503: {}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("failing"));
+}

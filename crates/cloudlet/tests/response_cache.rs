@@ -147,3 +147,36 @@ async fn concurrent_misses_are_coalesced_and_stale_answers_revalidate_in_the_bac
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_head_refreshes_the_get_answer_not_an_empty_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = TestNode::start(&dir.path().join("data"));
+    deploy_cached(&node, dir.path());
+    let url = node.gateway_url("/shop/cached?cc=max-age=1,stale-while-revalidate=30&h=1");
+    let (_, cache, _) = get(&url, &[]).await;
+    assert_eq!(cache, "MISS");
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let head = http::Request::head(&url).body(Full::new(Bytes::new())).expect("head");
+        let response = client.request(head).await.expect("response");
+        if response.headers().get("x-cache").is_some_and(|value| value == "STALE") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never stale");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The HEAD started a refresh; what it stores must be the GET answer, body and all.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, cache, body) = get(&url, &[]).await;
+        assert_eq!(status, 200);
+        assert!(body["hits"].is_u64(), "a whole JSON body ({cache}): {body}");
+        if cache == "HIT" && body["hits"].as_u64() == Some(2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the refresh never landed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -17,9 +17,23 @@ use std::time::{Duration, Instant};
 
 use self::bucket::TokenBucket;
 
-/// Client IPs remembered for per-client limits at most; past it, clients with full buckets are
-/// forgotten first.
+/// Client IPs remembered for per-client limits at most. Past it, clients whose buckets are full
+/// again are forgotten (at most once a second); clients that still do not fit share one overflow
+/// bucket, so the limit keeps applying.
 const MAX_CLIENTS: usize = 100_000;
+
+/// The key of a client for per-client limits: its IPv4 address, or the /64 of its IPv6 address
+/// (one subscriber typically holds a whole /64, and could rotate through it).
+fn client_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::from(octets)
+        }
+    }
+}
 
 /// Requests a second and the burst above it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,8 +88,16 @@ pub struct Admission {
     policy: AdmissionPolicy,
     epoch: Instant,
     app: Mutex<TokenBucket>,
-    clients: Mutex<HashMap<IpAddr, TokenBucket>>,
+    clients: Mutex<Clients>,
     in_flight: AtomicUsize,
+}
+
+/// The per-client buckets.
+struct Clients {
+    buckets: HashMap<IpAddr, TokenBucket>,
+    /// Shared by the clients that did not fit in `buckets`.
+    overflow: TokenBucket,
+    last_sweep_ns: u64,
 }
 
 /// A request admitted: counted as being answered until dropped.
@@ -98,7 +120,11 @@ impl Admission {
             policy,
             epoch: Instant::now(),
             app: Mutex::new(TokenBucket::new(burst, 0)),
-            clients: Mutex::new(HashMap::new()),
+            clients: Mutex::new(Clients {
+                buckets: HashMap::new(),
+                overflow: TokenBucket::new(policy.per_client.map_or(0.0, |limit| limit.burst), 0),
+                last_sweep_ns: 0,
+            }),
             in_flight: AtomicUsize::new(0),
         })
     }
@@ -116,16 +142,24 @@ impl Admission {
     pub(crate) fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Admitted, Refusal> {
         let now = self.epoch.elapsed().as_nanos() as u64;
         if let Some(limit) = self.policy.per_client {
-            let mut clients = lock(&self.clients);
-            if clients.len() >= MAX_CLIENTS && !clients.contains_key(&client) {
-                clients.retain(|_, bucket| !bucket.is_full(now, limit.per_second, limit.burst));
+            let client = client_key(client);
+            let mut guard = lock(&self.clients);
+            let clients = &mut *guard;
+            if clients.buckets.len() >= MAX_CLIENTS
+                && !clients.buckets.contains_key(&client)
+                && now.saturating_sub(clients.last_sweep_ns) >= 1_000_000_000
+            {
+                clients.last_sweep_ns = now;
+                clients.buckets.retain(|_, bucket| !bucket.is_full(now, limit.per_second, limit.burst));
             }
-            if clients.len() < MAX_CLIENTS || clients.contains_key(&client) {
-                let bucket = clients.entry(client).or_insert_with(|| TokenBucket::new(limit.burst, now));
-                bucket
-                    .take(now, limit.per_second, limit.burst)
-                    .map_err(|retry_after| Refusal::RateLimited { client: true, retry_after })?;
-            }
+            let bucket = if clients.buckets.len() < MAX_CLIENTS || clients.buckets.contains_key(&client) {
+                clients.buckets.entry(client).or_insert_with(|| TokenBucket::new(limit.burst, now))
+            } else {
+                &mut clients.overflow
+            };
+            bucket
+                .take(now, limit.per_second, limit.burst)
+                .map_err(|retry_after| Refusal::RateLimited { client: true, retry_after })?;
         }
         if let Some(limit) = self.policy.app {
             lock(&self.app)
@@ -168,6 +202,20 @@ mod tests {
         }
         admitted.push(admission.admit(ip(3)).expect("the fifth request of the app"));
         assert!(matches!(admission.admit(ip(4)), Err(Refusal::RateLimited { client: false, .. })));
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_slash_64() {
+        let admission = Admission::new(AdmissionPolicy {
+            per_client: Some(RateLimit { per_second: 0.001, burst: 1.0 }),
+            ..AdmissionPolicy::default()
+        });
+        let first: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let same_64: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        let other_64: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        let _kept = admission.admit(first).expect("first");
+        assert!(matches!(admission.admit(same_64), Err(Refusal::RateLimited { client: true, .. })));
+        assert!(admission.admit(other_64).is_ok());
     }
 
     #[test]

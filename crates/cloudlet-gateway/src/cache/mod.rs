@@ -178,14 +178,16 @@ impl ResponseCache {
     }
 
     /// Fetches, stores the answer if it may be stored, and returns it.
+    /// Only a GET's answer is stored: a HEAD's has no body (callers refresh with GET).
     async fn fill(&self, key: &str, request: Parts, fetch: &Fetch) -> Response<ResponseBody> {
         let vary_request = request.headers.clone();
+        let storing = request.method == Method::GET;
         let response = match fetch(request).await {
             Ok(response) => response,
             Err(error) => return error.into_response(),
         };
-        let Some(freshness) = policy::storable(&vary_request, response.status(), response.headers(), SystemTime::now())
-        else {
+        let freshness = policy::storable(&vary_request, response.status(), response.headers(), SystemTime::now());
+        let Some(freshness) = freshness.filter(|_| storing) else {
             return response;
         };
         let length = response
@@ -218,7 +220,13 @@ impl ResponseCache {
             headers: parts
                 .headers
                 .iter()
-                .filter(|(name, _)| *name != header::AGE && *name != X_CACHE)
+                // The body is stored whole; hyper sets its length when it is served.
+                .filter(|(name, _)| {
+                    *name != header::AGE
+                        && *name != X_CACHE
+                        && *name != header::CONTENT_LENGTH
+                        && *name != header::TRANSFER_ENCODING
+                })
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect(),
             body: body.clone(),
@@ -226,14 +234,16 @@ impl ResponseCache {
             freshness,
             vary,
         };
-        let ttl = freshness.lifetime + freshness.stale_while_revalidate;
+        let ttl = freshness.lifetime.saturating_add(freshness.stale_while_revalidate);
         self.store.put(key.to_string(), entry.encode(), ttl).await;
         Response::from_parts(parts, ResponseBody::full(body))
     }
 
     /// Refreshes a stale entry once, in the background (further stale hits meanwhile do not start
     /// another fetch).
-    fn refresh_in_background(self: &Arc<Self>, key: String, request: Parts, fetch: Fetch) {
+    fn refresh_in_background(self: &Arc<Self>, key: String, mut request: Parts, fetch: Fetch) {
+        // A stale HEAD hit refreshes the GET answer it was served from.
+        request.method = Method::GET;
         let Ok(filling) = self.start_filling(&key) else { return };
         let cache = self.clone();
         tokio::spawn(async move {

@@ -75,6 +75,9 @@ pub fn request_wants_fresh(headers: &HeaderMap) -> bool {
     control.no_cache || control.max_age == Some(0)
 }
 
+/// The longest a response is kept fresh or stale, whatever it says.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// How long a stored response is fresh, and how long after that it may still be served while it
 /// is refreshed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,10 +123,13 @@ pub fn storable(request: &HeaderMap, status: StatusCode, response: &HeaderMap, n
     };
     // Already-aged answers (from a cache upstream) have less left.
     let age = response.get(header::AGE).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let lifetime = lifetime.saturating_sub(Duration::from_secs(age));
+    let lifetime = lifetime.saturating_sub(Duration::from_secs(age)).min(MAX_LIFETIME);
     let revalidate = control.must_revalidate || control.proxy_revalidate || control.s_maxage.is_some();
-    let stale_while_revalidate =
-        if revalidate { Duration::ZERO } else { Duration::from_secs(control.stale_while_revalidate.unwrap_or(0)) };
+    let stale_while_revalidate = if revalidate {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(control.stale_while_revalidate.unwrap_or(0)).min(MAX_LIFETIME)
+    };
     if lifetime.is_zero() && stale_while_revalidate.is_zero() {
         return None;
     }
@@ -142,7 +148,7 @@ pub enum Servable {
 pub fn servable(freshness: Freshness, age: Duration) -> Servable {
     if age < freshness.lifetime {
         Servable::Fresh
-    } else if age < freshness.lifetime + freshness.stale_while_revalidate {
+    } else if age < freshness.lifetime.saturating_add(freshness.stale_while_revalidate) {
         Servable::StaleRevalidate
     } else {
         Servable::Expired
@@ -166,6 +172,9 @@ pub fn http_date(value: &http::HeaderValue) -> Option<SystemTime> {
     let year: i64 = year.parse().ok()?;
     let mut clock = time.split(':').map(|part| part.parse::<u64>().ok());
     let (hours, minutes, seconds) = (clock.next()??, clock.next()??, clock.next()??);
+    if !(1..=31).contains(&day) || hours > 23 || minutes > 59 || seconds > 60 || !(1601..=9999).contains(&year) {
+        return None;
+    }
     // Days from the civil date (Howard Hinnant's algorithm).
     let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
     let era = y.div_euclid(400);
@@ -174,7 +183,7 @@ pub fn http_date(value: &http::HeaderValue) -> Option<SystemTime> {
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     let days = era * 146_097 + day_of_era as i64 - 719_468;
     let seconds = u64::try_from(days).ok()? * 86_400 + hours * 3600 + minutes * 60 + seconds;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
 #[cfg(test)]
@@ -259,9 +268,14 @@ mod tests {
     }
 
     #[test]
-    fn http_dates_parse() {
+    fn http_dates_parse_and_absurd_ones_are_refused_not_panicked_on() {
         let date = http_date(&HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT")).expect("date");
         assert_eq!(date.duration_since(SystemTime::UNIX_EPOCH).expect("after").as_secs(), 784_111_777);
         assert!(http_date(&HeaderValue::from_static("yesterday")).is_none());
+        assert!(http_date(&HeaderValue::from_static("Sun, 06 Nov 300000000000 08:49:37 GMT")).is_none());
+        assert!(http_date(&HeaderValue::from_static("Sun, 06 Nov 1994 99999999999999:49:37 GMT")).is_none());
+        let huge = store(&[], &[("cache-control", "max-age=18446744073709551615, stale-while-revalidate=1")]);
+        assert_eq!(huge.map(|f| f.lifetime), Some(MAX_LIFETIME));
+        assert_eq!(servable(huge.expect("stored"), Duration::from_secs(5)), Servable::Fresh);
     }
 }
