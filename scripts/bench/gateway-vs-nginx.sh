@@ -23,37 +23,18 @@ RATE_CONNECTIONS=${RATE_CONNECTIONS:-16}
 tools=${BENCH_TOOLS_DIR:-/var/tmp/cloudlet-bench-tools}
 export PATH="$tools/bin:$PATH"
 root=$(cd "$(dirname "$0")/../.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/cloudlet-target}
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx wrk >/dev/null
 fi
 command -v oha >/dev/null || cargo install --locked oha --version 1.16.0 --root "$tools"
-(cd "$root" && cargo build --release -q -p cloudlet)
-cloudlet="$CARGO_TARGET_DIR/release/cloudlet"
-
-work=$(mktemp -d /tmp/cloudlet-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -f "$work/proxy.pid" ] && kill "$(cat "$work/proxy.pid")" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/scripts/bench/lib.sh"
+on_exit '[ -f "$work/proxy.pid" ] && kill "$(cat "$work/proxy.pid")"'
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- Cloudlet node and the backend app -------------------------------------------------------------
-RUST_LOG=warn "$cloudlet" serve --data-dir "$work/data" --token bench \
-    --gateway 127.0.0.1:0 --api 127.0.0.1:0 --kv 127.0.0.1:0 --cache 127.0.0.1:0 >"$work/node.out" 2>"$work/node.err" &
-pids+=($!)
-for _ in $(seq 300); do grep -q '^cloudlet ready' "$work/node.out" 2>/dev/null && break; sleep 0.1; done
-ready=$(grep '^cloudlet ready' "$work/node.out") || { cat "$work/node.err"; exit 1; }
-gateway=$(sed 's/.*gateway=\([^ ]*\).*/\1/' <<<"$ready")
-api=$(sed 's/.*api=\([^ ]*\).*/\1/' <<<"$ready")
-export CLOUDLET_API="http://$api" CLOUDLET_TOKEN=bench
+start_node
 
 mkdir -p "$work/backend"
 cat >"$work/backend/backend.conf.in" <<CONF

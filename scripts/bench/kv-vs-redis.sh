@@ -22,32 +22,14 @@ PIPELINE=${PIPELINE:-16}
 CACHE_TESTS=${CACHE_TESTS:-set,get,incr,lpush,rpop,sadd,hset}
 KV_TESTS=${KV_TESTS:-set,get,incr,lpush,hset}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/cloudlet-target}
 
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null
 fi
-(cd "$root" && cargo build --release -q -p cloudlet)
-cloudlet="$CARGO_TARGET_DIR/release/cloudlet"
-
-work=$(mktemp -d /tmp/cloudlet-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$root/scripts/bench/lib.sh"
 wait_for_ping() { for _ in $(seq 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 
-RUST_LOG=warn "$cloudlet" serve --data-dir "$work/data" --token bench --cache-max-memory 2GiB \
-    --gateway 127.0.0.1:0 --api 127.0.0.1:0 --kv 127.0.0.1:0 --cache 127.0.0.1:0 >"$work/node.out" 2>"$work/node.err" &
-pids+=($!)
-for _ in $(seq 300); do grep -q '^cloudlet ready' "$work/node.out" 2>/dev/null && break; sleep 0.1; done
-ready=$(grep '^cloudlet ready' "$work/node.out") || { cat "$work/node.err"; exit 1; }
-kv_port=$(sed 's/.* kv=[^ ]*:\([0-9]*\).*/\1/' <<<"$ready")
-cache_port=$(sed 's/.* cache=[^ ]*:\([0-9]*\).*/\1/' <<<"$ready")
+start_node --cache-max-memory 2GiB
 
 redis_plain=$(free_port)
 mkdir -p "$work/plain" "$work/aof"

@@ -15,27 +15,9 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/cloudlet-target}
-(cd "$root" && cargo build --release -q -p cloudlet)
-cloudlet="$CARGO_TARGET_DIR/release/cloudlet"
+source "$root/scripts/bench/lib.sh"
 
-work=$(mktemp -d /tmp/cloudlet-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-RUST_LOG=warn "$cloudlet" serve --data-dir "$work/data" --token bench \
-    --gateway 127.0.0.1:0 --api 127.0.0.1:0 --kv 127.0.0.1:0 --cache 127.0.0.1:0 >"$work/node.out" 2>"$work/node.err" &
-pids+=($!)
-for _ in $(seq 300); do grep -q '^cloudlet ready' "$work/node.out" 2>/dev/null && break; sleep 0.1; done
-ready=$(grep '^cloudlet ready' "$work/node.out") || { cat "$work/node.err"; exit 1; }
-gateway=$(sed 's/.*gateway=\([^ ]*\).*/\1/' <<<"$ready")
-api=$(sed 's/.*api=\([^ ]*\).*/\1/' <<<"$ready")
-export CLOUDLET_API="http://$api" CLOUDLET_TOKEN=bench
+start_node
 
 # The interpreter itself, not a version-manager shim (pyenv's shims run ~40 shell processes per start,
 # and measured 60% slower when started by the node than from a shell: an artifact to keep out).
