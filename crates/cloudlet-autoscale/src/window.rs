@@ -35,11 +35,6 @@ impl Window {
         }
         self.samples.iter().map(|(_, value)| value).sum::<f64>() / self.samples.len() as f64
     }
-
-    /// Whether the window has held samples for at least its whole length (a full history).
-    pub fn is_full(&self, now: u64) -> bool {
-        self.samples.front().is_some_and(|(at, _)| now.saturating_sub(*at) + self.length_ns / 10 >= self.length_ns)
-    }
 }
 
 #[cfg(test)]

@@ -73,6 +73,8 @@ pub struct Upstream {
     /// The zero of the nanosecond clock balancing decisions use.
     epoch: Instant,
     activation: RwLock<Option<Activation>>,
+    /// Whether `activation` is set: the check every request makes, without a lock.
+    holds_requests: AtomicBool,
     /// Requests held for an instance.
     waiting: AtomicUsize,
     /// Woken when the endpoints change.
@@ -100,6 +102,7 @@ impl Upstream {
             sequence: AtomicU64::new(0),
             epoch: Instant::now(),
             activation: RwLock::new(None),
+            holds_requests: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
             changed: Notify::new(),
         })
@@ -125,6 +128,7 @@ impl Upstream {
 
     /// Holds requests while there is no endpoint (scale to zero), or not (`None`).
     pub fn set_activation(&self, activation: Option<Activation>) {
+        self.holds_requests.store(activation.is_some(), Ordering::SeqCst);
         match self.activation.write() {
             Ok(mut current) => *current = activation,
             Err(poisoned) => *poisoned.into_inner() = activation,
@@ -148,7 +152,7 @@ impl Upstream {
     /// When the upstream has no endpoint and holds requests: waits until it has one (asking for one
     /// at once), within the activation's limits. Returns at once otherwise.
     pub(crate) async fn wait_for_endpoint(&self) -> Result<(), Unavailable> {
-        if !self.current().endpoints.is_empty() {
+        if !self.holds_requests.load(Ordering::Relaxed) || !self.current().endpoints.is_empty() {
             return Ok(());
         }
         let Some(activation) = self.activation() else { return Ok(()) };

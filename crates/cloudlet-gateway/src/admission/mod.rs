@@ -129,10 +129,6 @@ impl Admission {
         })
     }
 
-    pub fn policy(&self) -> &AdmissionPolicy {
-        &self.policy
-    }
-
     /// Requests being answered now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::SeqCst)

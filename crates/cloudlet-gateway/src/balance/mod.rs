@@ -45,18 +45,6 @@ pub enum HashOn {
     ClientIp,
 }
 
-impl Policy {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Policy::PeakEwma => "peak-ewma",
-            Policy::RoundRobin => "round-robin",
-            Policy::LeastRequest => "least-request",
-            Policy::Weighted => "weighted",
-            Policy::Hash(_) => "hash",
-        }
-    }
-}
-
 /// What the balancer knows of one endpoint at the moment of choosing.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Candidate {
